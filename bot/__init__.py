@@ -1,0 +1,1 @@
+"""dks-bot: a Slack app for DKS and kulturskole coordinators."""

@@ -1,0 +1,485 @@
+"""An in-process fake of Slack's Web API, served over real HTTP on localhost.
+
+The local shell and the tests both use it (one fake, not two). It answers the Web API
+methods the bot calls with Slack's documented response shapes, validates Block Kit the
+way Slack does (`invalid_blocks`), records every call, serves `response_url`s, and can
+inject the faults Slack produces: 429 with Retry-After, 5xx, and method errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+VALID_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
+# Web API methods that reach a channel and therefore may be rate limited per channel.
+_CHANNEL_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class FakeUser:
+    id: str
+    name: str
+    team_id: str
+    is_admin: bool = False
+    is_owner: bool = False
+    tz: str = "Europe/Oslo"
+
+
+class FakeSlack:
+    def __init__(self, *, team_id: str = "T0LOCAL", bot_user_id: str = "U0DKSBOT") -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.calls: list[Call] = []
+        self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url id, body)
+        self.users: dict[str, FakeUser] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.views: dict[str, dict[str, Any]] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"content", "filename", ...}
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._per_channel_interval: float | None = None
+        self._last_post: dict[str, float] = {}
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the shell's terminal and test output stay readable."""
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                # surrogateescape keeps binary uploads (xlsx) byte-exact through str handling.
+                raw = self.rfile.read(length).decode("utf-8", "surrogateescape") if length else ""
+                status, headers, body = fake._route(self.path, dict(self.headers.items()), raw)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self) -> str:
+        return f"{self.base_url}/response/{next(self._ids)}"
+
+    # --- set-up for tests and the shell ----------------------------------------------------
+
+    def add_user(
+        self, user_id: str, name: str, *, admin: bool = False, owner: bool = False
+    ) -> None:
+        self.users[user_id] = FakeUser(user_id, name, self.team_id, admin, owner)
+
+    def add_channel(
+        self, channel_id: str, name: str, *, member: bool = True, archived: bool = False
+    ) -> None:
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "is_channel": True,
+            "is_member": member,
+            "is_archived": archived,
+        }
+
+    def fail(self, method: str, *faults: Fault) -> None:
+        """Answer the next calls of `method` with these faults, in order."""
+        with self._lock:
+            self._faults[method].extend(faults)
+
+    def limit_per_channel(self, seconds: float | None) -> None:
+        """Enforce Slack's one-message-per-second-per-channel limit with 429 + Retry-After."""
+        self._per_channel_interval = seconds
+
+    # --- inspection --------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, predicate: Any, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            return True
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+            self.messages.clear()
+            self._faults.clear()
+            self._last_post.clear()
+
+    # --- the API -----------------------------------------------------------------------------
+
+    def _route(
+        self, path: str, headers: dict[str, str], raw: str
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        args = _parse_body(raw, lowered.get("content-type", ""))
+        if path.startswith("/response/"):
+            return self._response_url(path.removeprefix("/response/"), args)
+        if path.startswith("/upload/"):
+            return self._upload(path.removeprefix("/upload/"), raw)
+        if not path.startswith("/api/"):
+            return 404, {}, {"ok": False, "error": "unknown_method"}
+        method = path.removeprefix("/api/").split("?")[0]
+        with self._changed:
+            self.calls.append(Call(method, args, lowered))
+            self._changed.notify_all()
+            fault = self._faults[method].popleft() if self._faults[method] else None
+        if fault is not None:
+            extra = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
+            error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
+            return fault.status, extra, {"ok": False, "error": error}
+        token = (lowered.get("authorization") or "").removeprefix("Bearer ").strip() or args.get(
+            "token", ""
+        )
+        if not token:
+            return 200, {}, {"ok": False, "error": "not_authed"}
+        if not str(token).startswith(VALID_TOKEN_PREFIXES):
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        limited = self._rate_limit(method, args)
+        if limited is not None:
+            return limited
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        with self._changed:
+            body = handler(args)
+            self._changed.notify_all()
+        return 200, {}, body
+
+    def _rate_limit(
+        self, method: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, str], dict[str, Any]] | None:
+        if self._per_channel_interval is None or method not in _CHANNEL_METHODS:
+            return None
+        channel = str(args.get("channel", ""))
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_post.get(channel)
+            if last is not None and now - last < self._per_channel_interval:
+                wait = self._per_channel_interval - (now - last)
+                return (
+                    429,
+                    {"retry-after": str(max(1, round(wait)))},
+                    {"ok": False, "error": "ratelimited"},
+                )
+            self._last_post[channel] = now
+        return None
+
+    def _response_url(
+        self, key: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        error = _invalid_blocks(args.get("blocks"))
+        with self._changed:
+            self.responses.append((key, args))
+            self._changed.notify_all()
+        if error:
+            return 400, {}, {"ok": False, "error": "invalid_blocks"}
+        return 200, {}, {"ok": True}
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://dks.slack.com/",
+            "team": "DKS",
+            "user": "dks-bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": "B0DKSBOT",
+            "is_enterprise_install": False,
+        }
+
+    def _api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {
+            "ok": True,
+            "user": {
+                "id": user.id,
+                "team_id": user.team_id,
+                "name": user.name,
+                "real_name": user.name,
+                "deleted": False,
+                "tz": user.tz,
+                "is_admin": user.is_admin,
+                "is_owner": user.is_owner,
+                "is_primary_owner": False,
+                "is_bot": False,
+                "profile": {"real_name": user.name, "display_name": user.name},
+            },
+        }
+
+    def _channel_error(self, channel: str) -> str | None:
+        if channel.startswith(("D", "U", "W")):
+            return None
+        info = self.channels.get(channel)
+        if info is None:
+            return "channel_not_found"
+        if info["is_archived"]:
+            return "is_archived"
+        if not info["is_member"]:
+            return "not_in_channel"
+        return None
+
+    def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        if (
+            error := self._channel_error(channel) or _invalid_blocks(args.get("blocks"))
+        ) is not None:
+            return {"ok": False, "error": error}
+        ts = self._next_ts()
+        message = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": "B0DKSBOT",
+            "text": args.get("text", ""),
+            "blocks": _as_list(args.get("blocks")),
+            "ts": ts,
+        }
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        self.messages[channel].append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if (
+            error := self._channel_error(channel) or _invalid_blocks(args.get("blocks"))
+        ) is not None:
+            return {"ok": False, "error": error}
+        if not args.get("user"):
+            return {"ok": False, "error": "user_not_in_channel"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if (error := _invalid_blocks(args.get("blocks"))) is not None:
+            return {"ok": False, "error": error}
+        for message in self.messages.get(channel, []):
+            if message["ts"] == ts:
+                message["text"] = args.get("text", message["text"])
+                if "blocks" in args:
+                    message["blocks"] = _as_list(args.get("blocks"))
+                message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+                return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if (error := self._channel_error(channel)) is not None:
+            return {"ok": False, "error": error}
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        found = [m for m in reversed(self.messages.get(channel, [])) if float(m["ts"]) >= oldest]
+        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+
+    def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        info = self.channels.get(str(args.get("channel", "")))
+        if info is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": dict(info)}
+
+    def _api_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users", ""))
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("UW")}}
+
+    def _api_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        info = self.channels.get(str(args.get("channel", "")))
+        if info is None:
+            return {"ok": False, "error": "channel_not_found"}
+        info["is_member"] = True
+        return {"ok": True, "channel": dict(info)}
+
+    def _store_view(self, args: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        try:
+            View(**view).validate_json()
+        except (SlackObjectFormationError, TypeError, KeyError) as err:
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": [str(err)]},
+            }
+        view_id = view_id or f"V{next(self._ids):08d}"
+        stored = {**view, "id": view_id, "team_id": self.team_id, "hash": self._next_ts()}
+        self.views[view_id] = stored
+        return {"ok": True, "view": stored}
+
+    def _api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return self._store_view(args)
+
+    _api_views_push = _api_views_open
+
+    def _api_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(args.get("view_id", ""))
+        if view_id and view_id not in self.views:
+            return {"ok": False, "error": "not_found"}
+        return self._store_view(args, view_id or None)
+
+    def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args.get("user_id", ""))
+        if not user_id:
+            return {"ok": False, "error": "invalid_arguments"}
+        result = self._store_view(args)
+        if result["ok"]:
+            self.home_views[user_id] = result["view"]
+        return result
+
+    # files upload v2: getUploadURLExternal → POST the bytes → completeUploadExternal
+
+    def _upload(self, file_id: str, raw: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self._changed:
+            if file_id not in self.uploads:
+                return 404, {}, {"ok": False, "error": "file_not_found"}
+            self.uploads[file_id]["content"] = raw.encode("utf-8", "surrogateescape")
+            self._changed.notify_all()
+        return 200, {}, {"ok": True}
+
+    def _api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename, length = args.get("filename"), args.get("length")
+        if not filename or not str(length or "").isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self.uploads[file_id] = {"filename": filename, "length": int(str(length)), "content": None}
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for f in files:
+            upload = self.uploads.get(f.get("id", ""))
+            if upload is None or upload["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(
+                title=f.get("title"),
+                channel=args.get("channel_id"),
+                initial_comment=args.get("initial_comment"),
+            )
+            done.append({"id": f["id"], "title": f.get("title") or upload["filename"]})
+        return {"ok": True, "files": done}
+
+
+def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else {}
+    return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+def _as_list(blocks: Any) -> list[dict[str, Any]]:
+    if blocks is None:
+        return []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return list(blocks)
+
+
+def _invalid_blocks(blocks: Any) -> str | None:
+    """Slack refuses a message whose blocks do not validate; so does the fake."""
+    try:
+        parsed = _as_list(blocks)
+        if len(parsed) > 50:
+            return "invalid_blocks"
+        for block in parsed:
+            obj = Block.parse(block)
+            if obj is None:
+                return "invalid_blocks"
+            obj.validate_json()
+    except (SlackObjectFormationError, ValueError, TypeError, KeyError):
+        return "invalid_blocks"
+    return None

@@ -1,0 +1,96 @@
+"""HTTP mode: `POST /slack/events` and `GET /healthz`, served by gunicorn."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.settings import Settings
+from storage.db import make_engine, ping
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+EVENTS_PATH = "/slack/events"
+
+
+def create_wsgi_app(
+    app: App,
+    engine: Engine,
+    *,
+    tick_age: Callable[[], float | None] | None = None,
+) -> WSGIApp:
+    """Route Slack's requests to Bolt and answer health checks.
+
+    `tick_age` reports seconds since the scheduler's last tick when one runs in this process.
+    """
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def health(start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body: dict[str, Any] = {"status": "ok", "database": "ok"}
+        status = "200 OK"
+        try:
+            ping(engine)
+        except SQLAlchemyError as err:
+            log.error("health check: database unreachable: %s", type(err).__name__)
+            body.update(status="error", database="unreachable")
+            status = "503 Service Unavailable"
+        if tick_age is not None:
+            body["scheduler_last_tick_age_seconds"] = tick_age()
+        payload = json.dumps(body).encode()
+        start_response(
+            status,
+            [("content-type", "application/json"), ("content-length", str(len(payload)))],
+        )
+        return [payload]
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            return health(start_response)
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+def build_wsgi_app(settings: Settings) -> WSGIApp:
+    """Called in each gunicorn worker after fork, so no engine or App crosses a fork."""
+    from bot.app import create_app
+
+    engine = make_engine(settings.database_url)
+    return create_wsgi_app(create_app(settings, engine=engine), engine)
+
+
+class GunicornServer(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any] | None = None) -> None:
+        self._settings = settings
+        self._options = {
+            "bind": f"0.0.0.0:{settings.port}",
+            "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+            "worker_class": "gthread",
+            # Bolt acks from a worker thread while the listener runs; threads keep that cheap.
+            "threads": 8,
+            "timeout": 30,
+            "accesslog": None,
+            **(options or {}),
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIApp:
+        return build_wsgi_app(self._settings)
+
+
+def serve(settings: Settings, options: dict[str, Any] | None = None) -> None:
+    GunicornServer(settings, options).run()

@@ -1,0 +1,131 @@
+"""One settings object, read once at start from the environment and `.env`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///dks-bot.db"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Secrets stay out of repr(), so a logged Settings never leaks them.
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
+    port: int = 3000
+    reminder_grace_hours: float = 12.0
+    # Used to key HMACs (anonymous feedback); a random one per process is safe for tests only.
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        return bool(self.slack_bot_token or self.slack_app_token or self.slack_signing_secret)
+
+    def require(self, *names: str) -> None:
+        """Fail with a clear message when a run mode needs settings that are not set."""
+        for name in names:
+            if not getattr(self, name.lower()):
+                raise SettingsError(
+                    f"{name} is not set: add it to the environment or to .env "
+                    "(see README.md, 'Slack set-up')."
+                )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, dotenv_path: str | Path | None = ".env"
+    ) -> Settings:
+        """Read settings; the real environment wins over `.env`."""
+        values: dict[str, str] = {}
+        if dotenv_path is not None and Path(dotenv_path).is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            raw = values.get(name)
+            return raw.strip() if raw is not None and raw.strip() else None
+
+        kwargs: dict[str, object] = {
+            "slack_bot_token": get("SLACK_BOT_TOKEN"),
+            "slack_app_token": get("SLACK_APP_TOKEN"),
+            "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
+        }
+        bot_token = kwargs["slack_bot_token"]
+        if bot_token is not None and not str(bot_token).startswith("xoxb-"):
+            raise SettingsError(
+                "SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-' "
+                "(Slack app settings → OAuth & Permissions)."
+            )
+        app_token = kwargs["slack_app_token"]
+        if app_token is not None and not str(app_token).startswith("xapp-"):
+            raise SettingsError(
+                "SLACK_APP_TOKEN must be an app-level token starting with 'xapp-' "
+                "(Slack app settings → Basic Information → App-Level Tokens, "
+                "scope connections:write)."
+            )
+        if (url := get("DATABASE_URL")) is not None:
+            if "://" not in url:
+                raise SettingsError(
+                    "DATABASE_URL must be a database URL such as sqlite:///dks-bot.db or "
+                    "postgresql+psycopg://user@host:5432/dbname."
+                )
+            kwargs["database_url"] = _normalise_database_url(url)
+        if (api := get("SLACK_API_URL")) is not None:
+            if not api.startswith(("http://", "https://")):
+                raise SettingsError(
+                    "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/."
+                )
+            kwargs["slack_api_url"] = api if api.endswith("/") else api + "/"
+        if (tz := get("BOT_TIMEZONE")) is not None:
+            try:
+                kwargs["timezone"] = ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise SettingsError(
+                    f"BOT_TIMEZONE={tz!r} is not a known time zone: use an IANA name "
+                    "such as Europe/Oslo."
+                ) from None
+        if (port := get("PORT")) is not None:
+            if not port.isdigit() or not 0 < int(port) < 65536:
+                raise SettingsError(f"PORT={port!r} must be a whole number from 1 to 65535.")
+            kwargs["port"] = int(port)
+        if (grace := get("REMINDER_GRACE_HOURS")) is not None:
+            try:
+                hours = float(grace)
+            except ValueError:
+                hours = -1.0
+            if not 0 <= hours <= 24 * 7:
+                raise SettingsError(
+                    f"REMINDER_GRACE_HOURS={grace!r} must be a number of hours from 0 to 168."
+                )
+            kwargs["reminder_grace_hours"] = hours
+        if (key := get("DKS_SECRET_KEY")) is not None:
+            if len(key) < 32:
+                raise SettingsError(
+                    "DKS_SECRET_KEY must be at least 32 characters; make one with "
+                    "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+                )
+            kwargs["secret_key"] = key
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _normalise_database_url(url: str) -> str:
+    # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,135 @@
+"""The shared logic behind `/dks frist` and `/dks møte`: window, search, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot.services import Services
+from handlers.router import COMMAND, CommandRequest, Reply
+from handlers.views.calendar import (
+    Page,
+    fallback_text,
+    occurrence_list,
+    parse_more_value,
+)
+from handlers.views.format import escape, truncate
+from storage.calendar import count_items, undated, upcoming
+from storage.models import Deadline, Meeting
+
+DEFAULT_DAYS = 90
+DEFAULT_COUNT = 5
+PAGE_SIZE = 15  # 15 items + dividers + header/footer stays inside Slack's 50 blocks
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    model: type[Deadline] | type[Meeting]
+    subcommand: str
+    noun: str  # «frister», «møter»
+    more_action: str
+    # Deadlines passed less than this many days ago are still worth showing, as overdue.
+    overdue_days: int = 0
+
+
+def parse_args(args: str) -> tuple[bool, str]:
+    word, _, rest = args.partition(" ")
+    if word.casefold() in ("alle", "all"):
+        return True, rest.strip()
+    return False, args.strip()
+
+
+def build_reply(
+    spec: ListSpec, services: Services, team_id: str, args: str, offset: int = 0
+) -> Reply:
+    show_all, query = parse_args(args)
+    today = services.today()
+    start = today - timedelta(days=spec.overdue_days)
+    end = None if show_all else today + timedelta(days=DEFAULT_DAYS)
+    with services.session() as session:
+        found = upcoming(
+            session=session, model=spec.model, team_id=team_id, start=start, end=end, query=query
+        )
+        no_date = [
+            i.title
+            for i in undated(session=session, model=spec.model, team_id=team_id, query=query)
+        ]
+        stored = count_items(session=session, model=spec.model, team_id=team_id) if not found else 1
+    shown_query = escape(truncate(query, 80))
+    command = f"{COMMAND} {spec.subcommand}"
+    if show_all:
+        heading = f"Alle kommende {spec.noun}" + (
+            f" som passer «{truncate(query, 60)}»" if query else ""
+        )
+    elif query:
+        heading = f"{spec.noun.capitalize()} som passer «{truncate(query, 60)}»"
+    else:
+        heading = f"{spec.noun.capitalize()} de neste {DEFAULT_DAYS} dagene"
+    if stored == 0:
+        empty = f"Det er ingen {spec.noun} lagt inn ennå. En koordinator kan legge dem inn."
+    elif query:
+        empty = (
+            f"Fant ingen kommende {spec.noun} som passer «{shown_query}». "
+            f"Prøv et annet søkeord, eller `{command} alle`."
+        )
+    elif show_all:
+        empty = f"Ingen kommende {spec.noun} med dato."
+    else:
+        empty = (
+            f"Ingen {spec.noun} de neste {DEFAULT_DAYS} dagene. "
+            f"Skriv `{command} alle` for å se alle kommende."
+        )
+    page: Page | None = None
+    footer = None
+    if show_all:
+        page = Page(offset=offset, total=len(found), query=args, size=PAGE_SIZE)
+        shown = found[offset : offset + PAGE_SIZE]
+        if found:
+            footer = f"Viser {offset + 1}–{offset + len(shown)} av {len(found)}."
+    else:
+        shown = found[:DEFAULT_COUNT]
+        if len(found) > len(shown):
+            also = f" {shown_query}" if query else ""
+            footer = (
+                f"Viser {len(shown)} av {len(found)}. Skriv `{command} alle{also}` for å se alle."
+            )
+    blocks = occurrence_list(
+        heading=heading,
+        occurrences=shown,
+        today=today,
+        empty_text=empty,
+        footer=footer,
+        undated_titles=no_date if offset == 0 else (),
+        undated_noun=spec.noun,
+        page=page,
+        more_action=spec.more_action,
+    )
+    return Reply(fallback_text(heading, shown), blocks)
+
+
+def command_runner(spec: ListSpec) -> Callable[[CommandRequest], Reply]:
+    def run(request: CommandRequest) -> Reply:
+        return build_reply(spec, request.services, request.team_id, request.args)
+
+    return run
+
+
+def register_paging(app: App, spec: ListSpec) -> None:
+    def show_more(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        respond: Respond,
+    ) -> None:
+        ack()
+        args, offset = parse_more_value(action.get("value", ""))
+        team_id = context.team_id or body.get("team", {}).get("id", "")
+        reply = build_reply(spec, context["services"], team_id, args, offset)
+        respond(replace_original=True, **reply.as_message())
+
+    app.action(spec.more_action)(show_more)

@@ -1,0 +1,50 @@
+"""`/dks hjelp`, and what anyone gets for a subcommand the bot does not know."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.views.format import escape, truncate
+
+
+def help_blocks(subcommands: list[Subcommand] | tuple[Subcommand, ...], unknown: str) -> Reply:
+    lines = [f"• `{COMMAND} {s.name}` – {s.summary} _Eksempel:_ `{s.example}`" for s in subcommands]
+    intro = "Dette kan jeg hjelpe deg med:"
+    if unknown:
+        shown = escape(truncate(unknown, 60))
+        intro = f"Jeg kjenner ikke «{shown}». {intro}"
+    blocks: list[Block] = [
+        HeaderBlock(text="DKS-boten – hjelp"),
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Svarene ser bare du. Søk tåler både «ø» og «o», «å» og «aa»."
+                )
+            ]
+        ),
+    ]
+    return Reply(f"{intro}\n" + "\n".join(lines), blocks)
+
+
+def run_help(request: CommandRequest) -> Reply:
+    return help_blocks(tuple(request.subcommands), request.unknown_word)
+
+
+SUBCOMMANDS = [
+    Subcommand(
+        name="hjelp",
+        aliases=("help", "?"),
+        summary="viser denne oversikten.",
+        example=f"{COMMAND} hjelp",
+        run=run_help,
+    )
+]
+
+
+def register(app: App) -> None:
+    """Help has no interactive parts."""

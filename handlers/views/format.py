@@ -1,0 +1,85 @@
+"""Norwegian (bokmål) formatting of dates, distances and Slack mrkdwn."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from babel.dates import format_date
+
+from storage.models import DatePrecision
+
+LOCALE = "nb_NO"
+
+
+def escape(text: str) -> str:
+    """Escape user text for Slack mrkdwn (only &, < and > are control characters)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def norsk_dato(day: date, *, weekday: bool = False) -> str:
+    """«12. februar 2027» (or «fredag 12. februar 2027»)."""
+    return format_date(day, "EEEE d. MMMM y" if weekday else "d. MMMM y", locale=LOCALE)
+
+
+def norsk_maaned(day: date) -> str:
+    return format_date(day, "LLLL y", locale=LOCALE)
+
+
+def klokkeslett(moment: time | datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def date_span(
+    start: date,
+    end: date | None = None,
+    *,
+    precision: DatePrecision | str = DatePrecision.DAY,
+    note: str | None = None,
+) -> str:
+    """How a schedule says it: «12. februar 2027», «24.–25. september 2024», «uke 40–44 2024»,
+    «oktober 2024». A free-text note wins where no precision captures the source."""
+    if note:
+        return note
+    if precision == DatePrecision.MONTH:
+        if end and (end.year, end.month) != (start.year, start.month):
+            if end.year == start.year:
+                return f"{format_date(start, 'LLLL', locale=LOCALE)}–{norsk_maaned(end)}"
+            return f"{norsk_maaned(start)} – {norsk_maaned(end)}"
+        return norsk_maaned(start)
+    if precision == DatePrecision.WEEK:
+        first = start.isocalendar().week
+        last = end.isocalendar().week if end else first
+        weeks = f"uke {first}" if first == last else f"uke {first}–{last}"
+        return f"{weeks} {start.isocalendar().year}"
+    if end is None or end == start:
+        return norsk_dato(start)
+    if (end.year, end.month) == (start.year, start.month):
+        return f"{start.day}.–{norsk_dato(end)}"
+    if end.year == start.year:
+        return f"{format_date(start, 'd. MMMM', locale=LOCALE)} – {norsk_dato(end)}"
+    return f"{norsk_dato(start)} – {norsk_dato(end)}"
+
+
+def distance(day: date, today: date, *, end: date | None = None) -> str:
+    """«i dag», «i morgen», «om 14 dager», «i går», «for 2 dager siden»; «pågår» within a span."""
+    if end is not None and day < today <= end:
+        return "pågår nå"
+    delta = (day - today).days
+    if delta == 0:
+        return "i dag"
+    if delta == 1:
+        return "i morgen"
+    if delta == -1:
+        return "i går"
+    if delta > 1:
+        return f"om {delta} dager"
+    return f"for {-delta} dager siden"
+
+
+def overdue_distance(day: date, today: date) -> str:
+    delta = (today - day).days
+    return "forfalt i går" if delta == 1 else f"forfalt for {delta} dager siden"

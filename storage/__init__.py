@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, engine/session, keyword-only query functions."""
