@@ -23,10 +23,18 @@ MAX_ARGS_LENGTH = 500  # longer input is cut before it reaches a query or a mess
 
 @dataclass(frozen=True)
 class Reply:
+    """What the user sees in the ack; `after` runs once the ack is sent (views.open, uploads).
+
+    An empty `text` acks with no body (e.g. when a modal opens instead).
+    """
+
     text: str
     blocks: Sequence[Block] = ()
+    after: Callable[[], None] | None = None
 
     def as_message(self) -> dict[str, Any]:
+        if not self.text and not self.blocks:
+            return {}
         message: dict[str, Any] = {"response_type": "ephemeral", "text": self.text}
         if self.blocks:
             message["blocks"] = [b.to_dict() for b in self.blocks]
@@ -43,6 +51,7 @@ class CommandRequest:
     client: WebClient
     logger: logging.Logger
     respond: Respond | None
+    trigger_id: str = ""
     subcommands: Sequence[Subcommand] = field(default_factory=tuple)
     # Set when the user typed a subcommand the bot does not know; help then says so.
     unknown_word: str = ""
@@ -103,6 +112,7 @@ def register(app: App, subcommands: Sequence[Subcommand]) -> None:
             client=client,
             logger=logger,
             respond=respond,
+            trigger_id=command.get("trigger_id", ""),
             subcommands=subcommands,
             unknown_word=unknown,
         )
@@ -113,5 +123,11 @@ def register(app: App, subcommands: Sequence[Subcommand]) -> None:
             reply = error_reply()
         # The reply travels in the ack: one round trip, well inside Slack's 3 seconds.
         ack(**reply.as_message())
+        if reply.after is not None:
+            try:
+                reply.after()
+            except Exception:
+                logger.exception("/dks %s failed after the ack", sub.name)
+                respond(**error_reply().as_message())
 
     app.command(COMMAND)(handle_dks)
