@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
 
-from slack_bolt import App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -40,6 +42,70 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+_T = TypeVar("_T")
+# Threads that run listeners; as many as requests gunicorn serves at once (bot/server.py), and
+# Socket Mode's default concurrency, so no request waits for a free listener thread.
+LISTENER_THREADS = 10
+# Slack gives up on an ack after 3 seconds; so does Bolt, and so does the wait below.
+ACK_TIMEOUT_SECONDS = 3.0
+# Bolt's polling interval: the longest a reply waits for the listener's work after the ack.
+AFTER_ACK_GRACE_SECONDS = 0.01
+
+
+class NotifyingAck(Ack):
+    """Bolt's `ack()`, which also tells the waiting request thread that the ack is ready."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.done.set()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ack:
+        # Lazy listeners get a deep copy of the request; an Event cannot be copied, and they
+        # never ack, so Bolt's plain Ack does.
+        copied = Ack()
+        copied.response = copy.deepcopy(self.response, memo)
+        return copied
+
+
+class AckWaitingExecutor(ThreadPoolExecutor):
+    """Runs Bolt's listeners; the request thread sleeps until the listener acks.
+
+    In Bolt's default mode the request thread starts the listener here, then polls for its
+    `ack()` every 10 ms, so every reply waited for the next tick (about 10 ms, the whole
+    budget of a fast reply). Waking on the ack itself, or on the listener's end if that
+    comes within one such tick, removes that wait; longer work after the ack (Reply.after:
+    uploads) still runs on after the reply, as Bolt's default mode promises.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
+        self._expected = threading.local()
+
+    def expect(self, ack: NotifyingAck) -> None:
+        """Called in the request's thread before its listener starts."""
+        self._expected.ack = ack
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future = super().submit(fn, *args, **kwargs)
+        ack: NotifyingAck | None = getattr(self._expected, "ack", None)
+        # Only the first submit of a request is its listener; lazy listeners start after it.
+        self._expected.ack = None
+        if ack is not None and ack.response is None:
+            # A listener that fails or never acks still ends the wait when it returns.
+            future.add_done_callback(lambda _: ack.done.set())
+            ack.done.wait(ACK_TIMEOUT_SECONDS)
+            # Short work after the ack (views.open, a purge) is done before the reply goes, as
+            # it mostly was under Bolt's polling; longer work goes on after the reply.
+            wait([future], timeout=AFTER_ACK_GRACE_SECONDS)
+        return future
 
 
 class WorkspaceSeeder:
@@ -78,6 +144,20 @@ class WorkspaceSeeder:
             log.info("seeded workspace %s with the bundled calendar: %s", team_id, result)
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("dks_bot.bolt")
+    if not any(isinstance(f, _DropTokenWarning) for f in logger.filters):
+        logger.addFilter(_DropTokenWarning())
+    return logger
+
+
+class _DropTokenWarning(logging.Filter):
+    # Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the
+    # client's token wins; the client is built from the same setting, so it is noise.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -91,17 +171,23 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     services = Services(settings=settings, engine=engine, clock=clock)
     seeder = WorkspaceSeeder(engine)
+    executor = AckWaitingExecutor()
     # The token travels on the client; Bolt takes it from there.
     app = App(
         signing_secret=settings.slack_signing_secret or "",
         client=client or make_client(settings),
         process_before_response=process_before_response,
         token_verification_enabled=token_verification_enabled and bool(settings.slack_bot_token),
-        logger=logging.getLogger("dks_bot.bolt"),
+        logger=_bolt_logger(),
+        listener_executor=executor,
     )
 
     def inject_services(context: BoltContext, next: Callable[[], Any]) -> Any:
         context["services"] = services
+        if not process_before_response:
+            ack = NotifyingAck()
+            context["ack"] = ack
+            executor.expect(ack)
         if context.team_id:
             seeder.ensure(context.team_id)
         return next()

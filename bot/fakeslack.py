@@ -89,6 +89,15 @@ class FakeSlack:
                 length = int(self.headers.get("content-length") or 0)
                 # surrogateescape keeps binary uploads (xlsx) byte-exact through str handling.
                 raw = self.rfile.read(length).decode("utf-8", "surrogateescape") if length else ""
+                if self.path.startswith("/files-pri/"):
+                    # A file's bytes, as url_private_download serves them (not JSON).
+                    code, ctype, data = fake._download(self.path, dict(self.headers.items()))
+                    self.send_response(code)
+                    self.send_header("content-type", ctype)
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 status, headers, body = fake._route(self.path, dict(self.headers.items()), raw)
                 payload = json.dumps(body).encode()
                 self.send_response(status)
@@ -148,6 +157,61 @@ class FakeSlack:
             "is_member": member,
             "is_archived": archived,
         }
+
+    def add_file(
+        self, name: str, content: bytes, *, user: str = "", mimetype: str = "text/csv"
+    ) -> dict[str, Any]:
+        """A file as if a user had uploaded it (e.g. in a modal's file_input); returns the
+        file object Slack puts in the view_submission payload."""
+        with self._lock:
+            file_id = f"F{next(self._ids):08d}"
+            self.uploads[file_id] = {
+                "filename": name,
+                "length": len(content),
+                "content": content,
+                "user": user,
+                "mimetype": mimetype,
+            }
+        return self._file_object(file_id)
+
+    def _file_object(self, file_id: str) -> dict[str, Any]:
+        upload = self.uploads[file_id]
+        name = str(upload.get("filename") or "file")
+        url = f"{self.base_url}/files-pri/{self.team_id}-{file_id}/{name}"
+        return {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": upload.get("title") or name,
+            "mimetype": upload.get("mimetype") or "application/octet-stream",
+            "filetype": name.rsplit(".", 1)[-1].lower() if "." in name else "binary",
+            "user": upload.get("user") or "",
+            "user_team": self.team_id,
+            "size": len(upload.get("content") or b""),
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": False,
+            "url_private": url,
+            "url_private_download": f"{self.base_url}/files-pri/{self.team_id}-{file_id}"
+            f"/download/{name}",
+        }
+
+    def _download(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        token = (lowered.get("authorization") or "").removeprefix("Bearer ").strip()
+        with self._changed:
+            self.calls.append(Call("files-pri", {"path": path}, lowered))
+            self._changed.notify_all()
+        if not token.startswith(VALID_TOKEN_PREFIXES):
+            # Slack answers an unauthenticated download with its login page, not the file.
+            return 302, "text/html", b"<html>login</html>"
+        key = path.removeprefix("/files-pri/").split("/", 1)[0]
+        file_id = key.removeprefix(f"{self.team_id}-")
+        upload = self.uploads.get(file_id)
+        if upload is None or upload.get("content") is None:
+            return 404, "text/plain", b"file_not_found"
+        return 200, str(upload.get("mimetype") or "application/octet-stream"), upload["content"]
 
     def fail(self, method: str, *faults: Fault) -> None:
         """Answer the next calls of `method` with these faults, in order."""
@@ -431,6 +495,12 @@ class FakeSlack:
         file_id = f"F{next(self._ids):08d}"
         self.uploads[file_id] = {"filename": filename, "length": int(str(length)), "content": None}
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(args.get("file", ""))
+        if file_id not in self.uploads or self.uploads[file_id].get("content") is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": self._file_object(file_id)}
 
     def _api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         files = args.get("files")

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
+from handlers import calendar_feed
 from storage.db import make_engine, ping
 
 log = logging.getLogger(__name__)
@@ -28,12 +30,15 @@ def create_wsgi_app(
     engine: Engine,
     *,
     tick_age: Callable[[], float | None] | None = None,
+    timezone: ZoneInfo | None = None,
 ) -> WSGIApp:
     """Route Slack's requests to Bolt and answer health checks.
 
     `tick_age` reports seconds since the scheduler's last tick when one runs in this process.
+    `GET /kalender/<token>.ics` is a workspace's calendar feed, in `timezone` (BOT_TIMEZONE).
     """
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    feed = calendar_feed.make_feed_app(engine, timezone=timezone)
 
     def health(start_response: Callable[..., Any]) -> Iterable[bytes]:
         body: dict[str, Any] = {"status": "ok", "database": "ok"}
@@ -56,6 +61,8 @@ def create_wsgi_app(
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
             return health(start_response)
+        if calendar_feed.is_feed_request(environ):
+            return feed(environ, start_response)
         return slack(environ, start_response)
 
     return wsgi
@@ -66,7 +73,7 @@ def build_wsgi_app(settings: Settings) -> WSGIApp:
     from bot.app import create_app
 
     engine = make_engine(settings.database_url)
-    return create_wsgi_app(create_app(settings, engine=engine), engine)
+    return create_wsgi_app(create_app(settings, engine=engine), engine, timezone=settings.timezone)
 
 
 class GunicornServer(BaseApplication):

@@ -145,3 +145,135 @@ def button_action(element: dict[str, Any]) -> dict[str, Any]:
     if "value" in element:
         action["value"] = element["value"]
     return action
+
+
+def overflow_action(element: dict[str, Any], value: str) -> dict[str, Any]:
+    """The `actions[]` entry for choosing the option with `value` in an overflow menu."""
+    option = next(o for o in element["options"] if o["value"] == value)
+    return {
+        "type": "overflow",
+        "action_id": element["action_id"],
+        "selected_option": {"text": option["text"], "value": option["value"]},
+    }
+
+
+def select_action(element: dict[str, Any], option: dict[str, Any]) -> dict[str, Any]:
+    """The `actions[]` entry for picking `option` in a select menu outside an input block."""
+    return {
+        "type": element["type"],
+        "action_id": element["action_id"],
+        "selected_option": option,
+    }
+
+
+_STATE_KEYS = {
+    "plain_text_input": ("value", "initial_value"),
+    "datepicker": ("selected_date", "initial_date"),
+    "timepicker": ("selected_time", "initial_time"),
+    "static_select": ("selected_option", "initial_option"),
+    "external_select": ("selected_option", "initial_option"),
+    "users_select": ("selected_user", "initial_user"),
+    "checkboxes": ("selected_options", "initial_options"),
+    "file_input": ("files", ""),
+}
+
+
+def submitted_state(
+    view: dict[str, Any], changes: dict[str, Any] | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """`view.state.values` as Slack submits a modal: every input block, holding its initial
+    value unless the user changed it (`changes`: block_id → the new value, in the state's own
+    form: text, "2027-02-12", "09:00", an option dict, a user id, a list of options/files)."""
+    changes = changes or {}
+    values: dict[str, dict[str, dict[str, Any]]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        state_key, initial_key = _STATE_KEYS[kind]
+        if block["block_id"] in changes:
+            value = changes[block["block_id"]]
+        else:
+            value = element.get(initial_key) if initial_key else None
+        if kind in ("checkboxes", "file_input") and value is None:
+            value = []
+        values[block["block_id"]] = {element["action_id"]: {"type": kind, state_key: value}}
+    return values
+
+
+def view_submission_body(
+    *,
+    team_id: str,
+    user_id: str,
+    view: dict[str, Any],
+    values: dict[str, Any],
+    user_name: str = "bruker",
+    api_app_id: str = "A0DKSBOT",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+) -> str:
+    """The form body of a `view_submission` (the modal as Slack stored it, with its state)."""
+    submitted = {
+        "id": view.get("id", "V0"),
+        "team_id": team_id,
+        "type": view.get("type", "modal"),
+        "blocks": view.get("blocks", []),
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        "state": {"values": values},
+        "hash": view.get("hash", "1700000000.abcdef"),
+        "title": view.get("title"),
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "close": view.get("close"),
+        "submit": view.get("submit"),
+        "previous_view_id": view.get("previous_view_id"),
+        "root_view_id": view.get("root_view_id", view.get("id", "V0")),
+        "app_id": api_app_id,
+        "external_id": "",
+        "app_installed_team_id": team_id,
+        "bot_id": "B0DKSBOT",
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "dks"},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "trigger_id": trigger_id,
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return interaction_body(payload)
+
+
+def block_suggestion_body(
+    *,
+    team_id: str,
+    user_id: str,
+    action_id: str,
+    block_id: str,
+    value: str,
+    view: dict[str, Any] | None = None,
+    user_name: str = "bruker",
+    api_app_id: str = "A0DKSBOT",
+) -> str:
+    """An external_select asking for options: what the user has typed so far in `value`."""
+    payload: dict[str, Any] = {
+        "type": "block_suggestion",
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "container": {"type": "view", "view_id": (view or {}).get("id", "V0")},
+        "api_app_id": api_app_id,
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": team_id, "domain": "dks"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+    if view is not None:
+        payload["view"] = view
+    return interaction_body(payload)

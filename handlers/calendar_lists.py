@@ -18,7 +18,7 @@ from handlers.views.calendar import (
     parse_more_value,
 )
 from handlers.views.format import escape, truncate
-from storage.calendar import count_items, undated, upcoming
+from storage.calendar import count_items, undated_titles, upcoming_page
 from storage.models import Deadline, Meeting
 
 DEFAULT_DAYS = 90
@@ -50,15 +50,25 @@ def build_reply(
     today = services.today()
     start = today - timedelta(days=spec.overdue_days)
     end = None if show_all else today + timedelta(days=DEFAULT_DAYS)
+    # Only the page shown is loaded: a national workspace has thousands of upcoming rows.
+    offset = offset if show_all else 0
     with services.session() as session:
-        found = upcoming(
-            session=session, model=spec.model, team_id=team_id, start=start, end=end, query=query
+        found = upcoming_page(
+            session=session,
+            model=spec.model,
+            team_id=team_id,
+            start=start,
+            end=end,
+            query=query,
+            offset=offset,
+            limit=PAGE_SIZE if show_all else DEFAULT_COUNT,
         )
-        no_date = [
-            i.title
-            for i in undated(session=session, model=spec.model, team_id=team_id, query=query)
-        ]
-        stored = count_items(session=session, model=spec.model, team_id=team_id) if not found else 1
+        no_date = undated_titles(session=session, model=spec.model, team_id=team_id, query=query)
+        stored = (
+            count_items(session=session, model=spec.model, team_id=team_id)
+            if not found.total
+            else 1
+        )
     shown_query = escape(truncate(query, 80))
     command = f"{COMMAND} {spec.subcommand}"
     if show_all:
@@ -85,18 +95,14 @@ def build_reply(
         )
     page: Page | None = None
     footer = None
+    shown = found.occurrences
     if show_all:
-        page = Page(offset=offset, total=len(found), query=args, size=PAGE_SIZE)
-        shown = found[offset : offset + PAGE_SIZE]
-        if found:
-            footer = f"Viser {offset + 1}–{offset + len(shown)} av {len(found)}."
-    else:
-        shown = found[:DEFAULT_COUNT]
-        if len(found) > len(shown):
-            also = f" {shown_query}" if query else ""
-            footer = (
-                f"Viser {len(shown)} av {len(found)}. Skriv `{command} alle{also}` for å se alle."
-            )
+        page = Page(offset=offset, total=found.total, query=args, size=PAGE_SIZE)
+        if found.total:
+            footer = f"Viser {offset + 1}–{offset + len(shown)} av {found.total}."
+    elif found.total > len(shown):
+        also = f" {shown_query}" if query else ""
+        footer = f"Viser {len(shown)} av {found.total}. Skriv `{command} alle{also}` for å se alle."
     blocks = occurrence_list(
         heading=heading,
         occurrences=shown,

@@ -14,13 +14,14 @@ MAX_HITS = 10  # a contact is one section; ten keeps the reply readable
 def run_contacts(request: CommandRequest) -> Reply:
     query = request.args
     with request.services.session() as session:
-        roles = known_roles(session=session, team_id=request.team_id)
         if not query:
-            blocks = contact_usage(roles)
+            blocks = contact_usage(known_roles(session=session, team_id=request.team_id))
             return Reply("Skriv hvem du leter etter, for eksempel /dks kontakt support.", blocks)
         hits, total = search_contacts(
             session=session, team_id=request.team_id, query=query, limit=MAX_HITS
         )
+        # The roles are shown only when nothing matched; listing them reads every contact.
+        roles = () if hits else known_roles(session=session, team_id=request.team_id)
     blocks = contact_results(query=query, hits=hits, total=total, roles=roles)
     if not hits:
         return Reply(f"Fant ingen kontakter som passer «{query[:80]}».", blocks)

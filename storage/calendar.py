@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Generic, TypeVar
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 from dateutil.rrule import rrule, rrulestr
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.folding import like_pattern
@@ -30,8 +32,12 @@ class Occurrence(Generic[Item]):
         return bool(self.item.rrule)
 
 
+@lru_cache(maxsize=4096)
 def parse_rule(rule: str, start: date) -> rrule:
-    parsed = rrulestr(rule, dtstart=datetime.combine(start, time()))
+    """The parsed rule, shared: parsing costs more than using it, and with `cache=True` the rrule
+    keeps the dates it has produced, so expanding it again on the next request is a list walk.
+    Callers must not change the returned object (rrule has no setters; `replace` copies)."""
+    parsed = rrulestr(rule, dtstart=datetime.combine(start, time()), cache=True)
     assert isinstance(parsed, rrule)
     return parsed
 
@@ -40,31 +46,51 @@ def _start_of(item: Deadline | Meeting) -> date | None:
     return item.due_date if isinstance(item, Deadline) else item.start_date
 
 
-def _occurrences(item: Item, start: date, end: date | None) -> list[Occurrence[Item]]:
-    first = _start_of(item)
+# (start, end, expected) of one occurrence.
+Span = tuple[date, date | None, bool]
+
+
+def _spans(
+    first: date | None,
+    end_date: date | None,
+    rule: str | None,
+    confirmed_until: date | None,
+    start: date,
+    end: date | None,
+) -> list[Span]:
+    """Occurrences of an item with these fields that overlap [start, end] (end None: the next)."""
     if first is None:
         return []
-    length = (item.end_date - first) if item.end_date else None
+    length = (end_date - first) if end_date else None
 
-    def occ(day: date) -> Occurrence[Item]:
-        expected = bool(
-            item.rrule and item.confirmed_until is not None and day > item.confirmed_until
-        )
-        return Occurrence(item, day, day + length if length is not None else None, expected)
+    def span(day: date) -> Span:
+        expected = bool(rule and confirmed_until is not None and day > confirmed_until)
+        return day, day + length if length is not None else None, expected
 
-    if not item.rrule:
-        last = item.end_date or first
+    if not rule:
+        last = end_date or first
         if last >= start and (end is None or first <= end):
-            return [occ(first)]
+            return [span(first)]
         return []
-    rule = parse_rule(item.rrule, first)
     # An occurrence that started before the window but is still running counts.
-    look_from = datetime.combine(start - (length or timedelta(0)), time())
+    return [span(day) for day in _rule_days(rule, first, start - (length or timedelta(0)), end)]
+
+
+@lru_cache(maxsize=8192)
+def _rule_days(rule: str, first: date, look_from: date, end: date | None) -> tuple[date, ...]:
+    """The days a rule gives from `look_from` to `end` (end None: the next one). Remembered,
+    because every request of the day asks the same of the same rules."""
+    parsed = parse_rule(rule, first)
+    since = datetime.combine(look_from, time())
     if end is None:
-        nxt = rule.after(look_from, inc=True)
-        return [occ(nxt.date())] if nxt else []
-    days = rule.between(look_from, datetime.combine(end, time()), inc=True)
-    return [occ(d.date()) for d in days]
+        nxt = parsed.after(since, inc=True)
+        return (nxt.date(),) if nxt else ()
+    return tuple(d.date() for d in parsed.between(since, datetime.combine(end, time()), inc=True))
+
+
+def _occurrences(item: Item, start: date, end: date | None) -> list[Occurrence[Item]]:
+    spans = _spans(_start_of(item), item.end_date, item.rrule, item.confirmed_until, start, end)
+    return [Occurrence(item, s, e, expected) for s, e, expected in spans]
 
 
 def _filters(model: type[Item], team_id: str, query: str | None) -> list[ColumnElement[bool]]:
@@ -72,6 +98,21 @@ def _filters(model: type[Item], team_id: str, query: str | None) -> list[ColumnE
     for term in (query or "").split():
         conditions.append(col(model.search_key).like(like_pattern(term), escape="\\"))
     return conditions
+
+
+def _date_column(model: type[Item]) -> Any:
+    return col(model.due_date) if model is Deadline else col(model.start_date)  # type: ignore[attr-defined]
+
+
+def _time_column(model: type[Item]) -> Any:
+    return col(model.due_time) if model is Deadline else col(model.start_time)  # type: ignore[attr-defined]
+
+
+def _window(model: type[Item], start: date, end: date | None) -> list[ColumnElement[bool]]:
+    """One-off rows overlapping [start, end]: served by the index on (team_id, date)."""
+    date_col = _date_column(model)
+    end_col = func.coalesce(col(model.end_date), date_col)
+    return [end_col >= start] if end is None else [end_col >= start, date_col <= end]
 
 
 def upcoming(
@@ -88,18 +129,112 @@ def upcoming(
     Non-recurring rows are filtered by the index on (team_id, date); recurring rows are few
     and expanded here, so the cost grows with what is shown, not with what is stored.
     """
-    date_col = col(model.due_date) if model is Deadline else col(model.start_date)  # type: ignore[attr-defined]
-    end_col = func.coalesce(col(model.end_date), date_col)
-    window = [end_col >= start] if end is None else [end_col >= start, date_col <= end]
     stmt = select(model).where(
         *_filters(model, team_id, query),
-        or_(and_(col(model.rrule).is_(None), *window), col(model.rrule).is_not(None)),
+        or_(
+            and_(col(model.rrule).is_(None), *_window(model, start, end)),
+            col(model.rrule).is_not(None),
+        ),
     )
     found: list[Occurrence[Item]] = []
     for item in session.exec(stmt):
         found.extend(_occurrences(item, start, end))
-    found.sort(key=lambda o: (o.start, _time_of(o.item) or time(), o.item.title))
+    found.sort(key=_sort_key)
     return found
+
+
+def _sort_key(occ: Occurrence[Any]) -> tuple[date, time, str]:
+    return occ.start, _time_of(occ.item) or time(), occ.item.title
+
+
+@dataclass(frozen=True)
+class UpcomingPage(Generic[Item]):
+    """A slice of what `upcoming` returns, and how many occurrences there are in all."""
+
+    occurrences: list[Occurrence[Item]]
+    total: int
+
+
+def upcoming_page(
+    *,
+    session: Session,
+    model: type[Item],
+    team_id: str,
+    start: date,
+    end: date | None,
+    query: str | None = None,
+    offset: int = 0,
+    limit: int,
+) -> UpcomingPage[Item]:
+    """`upcoming(...)[offset : offset + limit]` and `len(upcoming(...))`, without loading the rest.
+
+    A national workspace has thousands of upcoming rows and shows five or fifteen of them, so
+    one-off rows are counted and paged in SQL; recurring rows are expanded from a few columns
+    and loaded whole only when they are on the page.
+    """
+    filters = _filters(model, team_id, query)
+    one_off = [col(model.rrule).is_(None), *_window(model, start, end)]
+    date_col, time_col = _date_column(model), _time_column(model)
+    total = int(
+        session.exec(select(func.count()).select_from(model).where(*filters, *one_off)).one()
+    )
+
+    # (sort key, recurring row id or None, occurrence span or the loaded one-off occurrence)
+    candidates: list[tuple[tuple[date, time, str], int | None, Any]] = []
+    # sqlmodel's select() stops at four columns; this is plain SQLAlchemy Core.
+    recurring = sa_select(
+        col(model.id),
+        date_col,
+        col(model.end_date),
+        col(model.rrule),
+        col(model.confirmed_until),
+        time_col,
+        col(model.title),
+    ).where(*filters, col(model.rrule).is_not(None))
+    for row_id, first, end_date, rule, confirmed, at, title in session.connection().execute(
+        recurring
+    ):
+        for span in _spans(first, end_date, rule, confirmed, start, end):
+            candidates.append(((span[0], at or time(), title), row_id, span))
+    total += len(candidates)
+
+    wanted = offset + limit
+    if wanted > 0 and total > len(candidates):
+        title_col = col(model.title)
+        if session.get_bind().dialect.name == "postgresql":
+            # The merge below sorts titles by code point, as SQLite's default collation does;
+            # PostgreSQL's "C" collation agrees, so LIMIT keeps the same rows.
+            title_col = title_col.collate("C")  # type: ignore[assignment]
+        page = (
+            select(model)
+            .where(*filters, *one_off)
+            .order_by(date_col, func.coalesce(time_col, time()), title_col, col(model.id))
+            .limit(wanted)
+        )
+        for item in session.exec(page):
+            for occ in _occurrences(item, start, end):
+                candidates.append((_sort_key(occ), None, occ))
+    candidates.sort(key=lambda c: c[0])
+    chosen = candidates[offset : offset + limit]
+
+    ids = [row_id for _, row_id, _ in chosen if row_id is not None]
+    items: dict[int | None, Item] = {}
+    if ids:
+        items = {i.id: i for i in session.exec(select(model).where(col(model.id).in_(ids)))}
+    shown: list[Occurrence[Item]] = []
+    for _, row_id, found in chosen:
+        if row_id is None:
+            shown.append(found)
+        else:
+            day, last, expected = found
+            shown.append(Occurrence(items[row_id], day, last, expected))
+    return UpcomingPage(shown, total)
+
+
+def _undated(model: type[Item]) -> ColumnElement[bool]:
+    # Written out, not bound: the partial index on undated rows (migration 0005) matches only a
+    # literal, and PostgreSQL's generic plans never see a bound value.
+    return col(model.precision) == literal_column(f"'{DatePrecision.UNSET.value}'")
 
 
 def undated(
@@ -108,10 +243,22 @@ def undated(
     """Items known to happen that nobody has put a date on yet."""
     stmt = (
         select(model)
-        .where(*_filters(model, team_id, query), col(model.precision) == DatePrecision.UNSET)
+        .where(*_filters(model, team_id, query), _undated(model))
         .order_by(col(model.title))
     )
     return session.exec(stmt).all()
+
+
+def undated_titles(
+    *, session: Session, model: type[Item], team_id: str, query: str | None = None
+) -> list[str]:
+    """The titles of `undated(...)`, in the same order, without loading whole rows."""
+    stmt = (
+        select(col(model.title))
+        .where(*_filters(model, team_id, query), _undated(model))
+        .order_by(col(model.title))
+    )
+    return list(session.exec(stmt).all())
 
 
 def count_items(*, session: Session, model: type[Item], team_id: str) -> int:

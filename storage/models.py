@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -132,6 +132,26 @@ class Deadline(DeadlineBase, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "external_key"),
         Index("ix_deadline_team_due", "team_id", "due_date"),
+        # Partial indexes (migration 0005): the few recurring and undated rows every list reads.
+        Index(
+            "ix_deadline_team_recurring",
+            "team_id",
+            "due_date",
+            "end_date",
+            "rrule",
+            "confirmed_until",
+            "due_time",
+            "title",
+            sqlite_where=text("rrule IS NOT NULL"),
+            postgresql_where=text("rrule IS NOT NULL"),
+        ),
+        Index(
+            "ix_deadline_team_undated",
+            "team_id",
+            "title",
+            sqlite_where=text("precision = 'unset'"),
+            postgresql_where=text("precision = 'unset'"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     search_key: str = Field(default="", max_length=3000)
@@ -151,6 +171,26 @@ class Meeting(MeetingBase, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "external_key"),
         Index("ix_meeting_team_start", "team_id", "start_date"),
+        # Partial indexes (migration 0005): the few recurring and undated rows every list reads.
+        Index(
+            "ix_meeting_team_recurring",
+            "team_id",
+            "start_date",
+            "end_date",
+            "rrule",
+            "confirmed_until",
+            "start_time",
+            "title",
+            sqlite_where=text("rrule IS NOT NULL"),
+            postgresql_where=text("rrule IS NOT NULL"),
+        ),
+        Index(
+            "ix_meeting_team_undated",
+            "team_id",
+            "title",
+            sqlite_where=text("precision = 'unset'"),
+            postgresql_where=text("precision = 'unset'"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     search_key: str = Field(default="", max_length=3000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import lru_cache
 
 from babel.dates import format_date
 
@@ -20,11 +21,15 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Babel takes tens of microseconds a date and a list shows dozens; the same few hundred dates
+# come up all day, so their texts are remembered.
+@lru_cache(maxsize=4096)
 def norsk_dato(day: date, *, weekday: bool = False) -> str:
     """«12. februar 2027» (or «fredag 12. februar 2027»)."""
     return format_date(day, "EEEE d. MMMM y" if weekday else "d. MMMM y", locale=LOCALE)
 
 
+@lru_cache(maxsize=1024)
 def norsk_maaned(day: date) -> str:
     return format_date(day, "LLLL y", locale=LOCALE)
 

@@ -121,6 +121,21 @@ class ImportResult:
     def changed(self) -> bool:
         return bool(self.created or self.updated)
 
+    def describe(self) -> str:
+        """«frister: 1 ny, 0 endret, 3 uendret; møter: …» for people reading the import."""
+        parts = []
+        for label, counts in (
+            ("frister", self.deadlines),
+            ("møter", self.meetings),
+            ("kontakter", self.contacts),
+        ):
+            new = "ny" if counts.created == 1 else "nye"
+            parts.append(
+                f"{label}: {counts.created} {new}, {counts.updated} endret, "
+                f"{counts.unchanged} uendret"
+            )
+        return "; ".join(parts)
+
 
 # --- Field vocabulary ---------------------------------------------------------------------------
 

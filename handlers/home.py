@@ -1,0 +1,249 @@
+"""The Home tab: published on `app_home_opened` and again after every change a user makes.
+
+Other features add their own Home sections with `add_home_section` (the feedback feature's
+«Tilbakemeldinger som mangler» is one); a section that has nothing to show returns no blocks
+and is left out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from bot.services import Services
+from handlers import reminders
+from handlers.router import Subcommand
+from handlers.views.home import (
+    HOME_MORE,
+    SCHOOLS_SHOWN,
+    UNDATED_SHOWN,
+    HomeData,
+    HomeLimits,
+    ReminderStatus,
+    fallback_blocks,
+    home_view,
+)
+from storage.home import (
+    home_counts,
+    next_home_occurrences,
+    schools_missing_kulturkontakt,
+    undated_home_items,
+)
+
+log = logging.getLogger(__name__)
+
+# Deadlines passed less than this many days ago are still shown, as overdue (as /dks frist).
+OVERDUE_DAYS = 7
+MAX_SECTION_BLOCKS = 12
+
+
+@dataclass(frozen=True)
+class SectionRequest:
+    """What a Home section provider gets: an open read session and who is looking."""
+
+    session: Session
+    team_id: str
+    user_id: str
+    coordinator: bool
+    now: datetime  # aware, in the bot's time zone
+
+
+HomeSection = Callable[[SectionRequest], Sequence[Block]]
+_SECTIONS: list[HomeSection] = []
+
+
+def add_home_section(section: HomeSection) -> None:
+    """Show `section`'s blocks on every Home tab, between the meetings and the schools.
+
+    The feedback feature plugs in «Tilbakemeldinger som mangler» this way: a function that
+    returns a header and a few blocks when performances lack feedback, and [] otherwise (then
+    nothing shows). At most MAX_SECTION_BLOCKS blocks are used; a section that raises is
+    logged and left out, so it can never blank the tab. Adding the same function twice
+    adds it once.
+    """
+    if section not in _SECTIONS:
+        _SECTIONS.append(section)
+
+
+def remove_home_section(section: HomeSection) -> None:
+    if section in _SECTIONS:
+        _SECTIONS.remove(section)
+
+
+def extra_sections(request: SectionRequest) -> list[list[Block]]:
+    found = []
+    for section in list(_SECTIONS):
+        try:
+            blocks = list(section(request))
+        except Exception:
+            log.exception("a Home section failed: %s", getattr(section, "__name__", section))
+            continue
+        if blocks:
+            found.append(blocks[:MAX_SECTION_BLOCKS])
+    return found
+
+
+def build_home(
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    coordinator: bool,
+    limits: HomeLimits | None = None,
+) -> dict[str, Any]:
+    """`user_id`'s Home tab, as the JSON views.publish takes."""
+    limits = limits or HomeLimits()
+    now = services.now()
+    today = now.date()
+    with services.session() as session:
+        deadlines, more_deadlines = next_home_occurrences(
+            session=session,
+            kind="deadline",
+            team_id=team_id,
+            start=today - timedelta(days=OVERDUE_DAYS),
+            limit=limits.deadlines,
+        )
+        meetings, more_meetings = next_home_occurrences(
+            session=session, kind="meeting", team_id=team_id, start=today, limit=limits.meetings
+        )
+        undated = undated_home_items(session=session, team_id=team_id, limit=UNDATED_SHOWN)
+        missing, n_missing = schools_missing_kulturkontakt(
+            session=session, team_id=team_id, limit=SCHOOLS_SHOWN
+        )
+        counts = home_counts(session=session, team_id=team_id)
+        extra = extra_sections(
+            SectionRequest(
+                session=session,
+                team_id=team_id,
+                user_id=user_id,
+                coordinator=coordinator,
+                now=now,
+            )
+        )
+    data = HomeData(
+        today=today,
+        coordinator=coordinator,
+        limits=limits,
+        deadlines=deadlines,
+        deadlines_more=more_deadlines,
+        meetings=meetings,
+        meetings_more=more_meetings,
+        undated=undated,
+        undated_total=counts.undated,
+        schools_missing=missing,
+        schools_missing_total=n_missing,
+        schools_total=counts.schools,
+        reminders=ReminderStatus(
+            channel_id=counts.reminder_channel_id, paused=counts.reminders_paused
+        ),
+        extra_sections=extra,
+    )
+    return home_view(data)
+
+
+def publish_home(
+    client: WebClient,
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    logger: logging.Logger,
+    limits: HomeLimits | None = None,
+) -> bool:
+    """Build and publish `user_id`'s Home tab; False (logged) when Slack or the DB failed."""
+    coordinator = services.roles.is_coordinator(client=client, team_id=team_id, user_id=user_id)
+    view: dict[str, Any] | View
+    try:
+        view = build_home(
+            services, team_id=team_id, user_id=user_id, coordinator=coordinator, limits=limits
+        )
+    except SQLAlchemyError:
+        logger.exception("building the Home tab failed")
+        view = fallback_blocks(
+            ":warning: Jeg fikk ikke hentet oversikten akkurat nå. Prøv igjen om litt."
+        )
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as err:
+        logger.warning("views.publish failed: %s", err.response.get("error"))
+        return False
+    return True
+
+
+def notify_reminders(
+    *,
+    client: WebClient,
+    services: Services,
+    team_id: str,
+    kind: Literal["deadline", "meeting"],
+    item_id: int,
+    logger: logging.Logger,
+) -> None:
+    """Tell the reminders feature that a deadline or meeting changed (after the commit).
+
+    The change itself is already stored; a failure here is logged, not shown to the user.
+    """
+    try:
+        reminders.after_item_change(
+            client=client,
+            services=services,
+            team_id=team_id,
+            kind=kind,
+            item_id=item_id,
+            logger=logger,
+        )
+    except Exception:
+        logger.exception("updating reminders for %s %s failed", kind, item_id)
+
+
+def register(app: App) -> None:
+    def on_home_opened(
+        event: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+    ) -> None:
+        if event.get("tab") != "home":
+            return
+        team_id = context.team_id or ""
+        user_id = str(event.get("user") or "")
+        if not team_id or not user_id:
+            return
+        publish_home(client, context["services"], team_id=team_id, user_id=user_id, logger=logger)
+
+    def show_more(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        logger: logging.Logger,
+    ) -> None:
+        ack()
+        view = body.get("view") or {}
+        limits = HomeLimits.load(view.get("private_metadata")).more(str(action.get("value")))
+        user_id = str((body.get("user") or {}).get("id") or "")
+        team_id = context.team_id or ""
+        publish_home(
+            client,
+            context["services"],
+            team_id=team_id,
+            user_id=user_id,
+            logger=logger,
+            limits=limits,
+        )
+
+    app.event("app_home_opened")(on_home_opened)
+    app.action(HOME_MORE)(show_more)
+
+
+# The Home tab has no /dks subcommand; it opens from the app's Home in Slack.
+SUBCOMMANDS: list[Subcommand] = []

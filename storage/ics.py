@@ -1,0 +1,325 @@
+"""A workspace's calendar as RFC 5545 iCalendar (Outlook, Google Calendar, Apple Calendar),
+and the secret token of its subscribable feed.
+
+Items keep local dates and wall-clock times, so events carry TZID=<BOT_TIMEZONE> with a
+VTIMEZONE in the file; a yearly meeting «kl. 09:00» stays at 09:00 across daylight saving.
+Days without a time, and week or month spans («uke 40–44», «oktober 2024»), are all-day
+events. Recurring items carry their RRULE; undated items are left out until they get a date.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vRecur
+from sqlmodel import Session, col, select
+
+from storage import audit
+from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
+from storage.models_admin import CalendarFeed
+from storage.models_outbox import DeadlineDone
+
+PRODID = "-//DKS-boten//dks-bot//NO"
+FORM_WORDS = {
+    MeetingForm.DIGITAL: "digitalt",
+    MeetingForm.PHYSICAL: "fysisk oppmøte",
+    MeetingForm.HYBRID: "fysisk og digitalt",
+}
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
+
+
+def _norsk(day: date) -> str:
+    return format_date(day, "d. MMMM y", locale="nb_NO")
+
+
+# --- Time zone -----------------------------------------------------------------------------------
+
+
+def _last_sunday(year: int, month: int) -> date:
+    day = date(year, month + 1, 1) - timedelta(days=1) if month < 12 else date(year, 12, 31)
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def _follows_eu_rule(tz: ZoneInfo, years: Iterable[int]) -> tuple[timedelta, timedelta] | None:
+    """(standard, summer) offsets if `tz` changes at 01:00 UTC on the last Sundays of March
+    and October in every one of `years` (EU rules since 1996), else None."""
+    offsets: tuple[timedelta, timedelta] | None = None
+    for year in years:
+        moments = []
+        for month in (3, 10):
+            change = datetime.combine(_last_sunday(year, month), time(1), tzinfo=UTC)
+            before = (change - timedelta(minutes=1)).astimezone(tz).utcoffset()
+            after = change.astimezone(tz).utcoffset()
+            moments.append((before, after))
+        (std_a, dst_a), (dst_b, std_b) = moments
+        if std_a is None or dst_a is None or std_a != std_b or dst_a != dst_b or std_a == dst_a:
+            return None
+        if offsets is None:
+            offsets = (std_a, dst_a)
+        elif offsets != (std_a, dst_a):
+            return None
+    return offsets
+
+
+def vtimezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
+    """A compact VTIMEZONE with yearly rules, as Outlook and Google write them, when the zone
+    follows EU rules over the years the calendar covers; otherwise the zone's transitions."""
+    component = Timezone()
+    component.add("tzid", tz.key)
+    component.add("x-lic-location", tz.key)
+    eu = _follows_eu_rule(tz, range(max(first_year, 1997), max(last_year, 1997) + 1))
+    if eu is None:
+        return Timezone.from_tzinfo(
+            tz, tzid=tz.key, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
+        )
+    standard, summer = eu
+    one_am = datetime(1970, 1, 1, 1)
+    for kind, month, frm, to, day in (
+        (TimezoneDaylight, 3, standard, summer, date(1970, 3, 29)),
+        (TimezoneStandard, 10, summer, standard, date(1970, 10, 25)),
+    ):
+        sub = kind()
+        sample = datetime(2026, 7 if kind is TimezoneDaylight else 1, 15, 12, tzinfo=tz)
+        sub.add("tzname", sample.tzname() or tz.key)
+        sub.add("tzoffsetfrom", frm)
+        sub.add("tzoffsetto", to)
+        # The change happens at 01:00 UTC, i.e. at that wall-clock time before the change.
+        sub.add("dtstart", datetime.combine(day, (one_am + frm).time()))
+        sub.add("rrule", {"freq": "yearly", "bymonth": month, "byday": "-1SU"})
+        component.add_component(sub)
+    return component
+
+
+# --- Events --------------------------------------------------------------------------------------
+
+
+def _rule(rule: str, *, timed: bool, start_time: time | None, tz: ZoneInfo) -> vRecur:
+    recur = vRecur.from_ical(rule)
+    until = recur.get("UNTIL")
+    if until and timed:
+        # RFC 5545: with a DTSTART in local time, UNTIL is a UTC date-time (inclusive).
+        last = until[0] if not isinstance(until[0], datetime) else until[0].date()
+        recur["UNTIL"] = [datetime.combine(last, time(23, 59, 59), tzinfo=tz).astimezone(UTC)]
+    return recur
+
+
+def _description(item: Deadline | Meeting) -> str:
+    lines = []
+    if item.date_note:
+        lines.append(f"Dato: {item.date_note}")
+    if item.precision == DatePrecision.WEEK:
+        lines.append("Datoen gjelder uka (eller ukene), ikke en bestemt dag.")
+    elif item.precision == DatePrecision.MONTH:
+        lines.append("Datoen gjelder måneden, ikke en bestemt dag.")
+    if item.rrule and item.confirmed_until:
+        lines.append(
+            f"Datoer etter {_norsk(item.confirmed_until)} er forventet og ikke bekreftet ennå."
+        )
+    if item.description:
+        lines.append(item.description)
+    if item.audience:
+        lines.append(f"Gjelder: {item.audience}")
+    if item.link:
+        lines.append(f"Lenke: {item.link}")
+    return "\n\n".join(lines)
+
+
+def uid_of(kind: str, item_id: int, team_id: str) -> str:
+    return f"dks-{kind}-{item_id}-{team_id.lower()}@dks-bot"
+
+
+def _event(
+    *,
+    uid: str,
+    summary: str,
+    start: date,
+    start_time: time | None,
+    end: date | None,
+    end_time: time | None,
+    rule: str | None,
+    tz: ZoneInfo,
+    stamp: datetime,
+) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("summary", summary)
+    if start_time is None:
+        event.add("dtstart", start)
+        event.add("dtend", (end or start) + timedelta(days=1))  # exclusive, as RFC 5545 says
+    else:
+        event.add("dtstart", datetime.combine(start, start_time, tzinfo=tz))
+        if end_time is not None:
+            event.add("dtend", datetime.combine(end or start, end_time, tzinfo=tz))
+        elif end is not None and end != start:
+            event.add("dtend", datetime.combine(end + timedelta(days=1), time(), tzinfo=tz))
+    if rule:
+        event.add("rrule", _rule(rule, timed=start_time is not None, start_time=start_time, tz=tz))
+    return event
+
+
+def deadline_event(
+    row: Deadline, *, team_id: str, tz: ZoneInfo, stamp: datetime, done: bool = False
+) -> Event:
+    assert row.due_date is not None and row.id is not None
+    prefix = "✓ " if done else ""
+    event = _event(
+        uid=uid_of("deadline", row.id, team_id),
+        summary=f"{prefix}Frist: {row.title}",
+        start=row.due_date,
+        start_time=row.due_time,
+        end=row.end_date,
+        end_time=None,
+        rule=row.rrule,
+        tz=tz,
+        stamp=stamp,
+    )
+    event.add("categories", ["DKS", "Frist"])
+    event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
+    if text := _description(row):
+        event.add("description", text)
+    if row.link:
+        event.add("url", row.link)
+    return event
+
+
+def meeting_event(row: Meeting, *, team_id: str, tz: ZoneInfo, stamp: datetime) -> Event:
+    assert row.start_date is not None and row.id is not None
+    event = _event(
+        uid=uid_of("meeting", row.id, team_id),
+        summary=row.title,
+        start=row.start_date,
+        start_time=row.start_time,
+        end=row.end_date,
+        end_time=row.end_time,
+        rule=row.rrule,
+        tz=tz,
+        stamp=stamp,
+    )
+    event.add("categories", ["DKS", row.kind.capitalize()])
+    event.add("transp", "OPAQUE")
+    where = [p for p in (row.place, FORM_WORDS.get(MeetingForm(row.form))) if p]
+    if where:
+        event.add("location", ", ".join(where))
+    if text := _description(row):
+        event.add("description", text)
+    if row.link:
+        event.add("url", row.link)
+    return event
+
+
+def calendar_ics(
+    *, session: Session, team_id: str, tz: ZoneInfo, now: datetime, name: str = "DKS"
+) -> bytes:
+    """Every dated deadline and meeting of the workspace as one iCalendar file."""
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", tz.key)
+    cal.add("x-published-ttl", "PT1H")
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    deadlines = list(
+        session.exec(
+            select(Deadline)
+            .where(col(Deadline.team_id) == team_id, col(Deadline.due_date).is_not(None))
+            .order_by(col(Deadline.due_date), col(Deadline.id))
+        )
+    )
+    meetings = list(
+        session.exec(
+            select(Meeting)
+            .where(col(Meeting.team_id) == team_id, col(Meeting.start_date).is_not(None))
+            .order_by(col(Meeting.start_date), col(Meeting.id))
+        )
+    )
+    done = {
+        (d, o)
+        for d, o in session.exec(
+            select(col(DeadlineDone.deadline_id), col(DeadlineDone.occurrence)).where(
+                col(DeadlineDone.team_id) == team_id
+            )
+        )
+    }
+    years = [d.due_date.year for d in deadlines if d.due_date] + [
+        m.start_date.year for m in meetings if m.start_date
+    ]
+    first = min(years, default=now.year)
+    last = max([*years, now.year]) + 10
+    cal.add_component(vtimezone(tz, first, last))
+    for row in deadlines:
+        is_done = not row.rrule and (row.id, row.due_date) in done
+        cal.add_component(deadline_event(row, team_id=team_id, tz=tz, stamp=stamp, done=is_done))
+    for meeting in meetings:
+        cal.add_component(meeting_event(meeting, team_id=team_id, tz=tz, stamp=stamp))
+    return cal.to_ical()
+
+
+# --- The subscribable feed -----------------------------------------------------------------------
+
+
+def get_feed(*, session: Session, team_id: str) -> CalendarFeed | None:
+    return session.get(CalendarFeed, team_id)
+
+
+def team_for_token(*, session: Session, token: str) -> str | None:
+    if not _TOKEN.fullmatch(token or ""):
+        return None
+    row = session.exec(select(CalendarFeed).where(col(CalendarFeed.token) == token)).first()
+    if row is None or row.token is None or not secrets.compare_digest(row.token, token):
+        return None
+    return row.team_id
+
+
+def ensure_feed(*, session: Session, team_id: str, user_id: str, now: datetime) -> CalendarFeed:
+    """The workspace's feed, with a token made now if it has none yet."""
+    feed = session.get(CalendarFeed, team_id)
+    if feed is None:
+        feed = CalendarFeed(team_id=team_id)
+    if feed.token is None:
+        _new_token(session, feed, user_id=user_id, now=now, action="create")
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def rotate_feed(*, session: Session, team_id: str, user_id: str, now: datetime) -> CalendarFeed:
+    """A new secret token: the old address stops working at once."""
+    feed = session.get(CalendarFeed, team_id) or CalendarFeed(team_id=team_id)
+    _new_token(session, feed, user_id=user_id, now=now, action="rotate")
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def _new_token(
+    session: Session, feed: CalendarFeed, *, user_id: str, now: datetime, action: str
+) -> None:
+    feed.token = secrets.token_urlsafe(32)  # 43 characters, 256 bits
+    feed.token_created_at = now
+    feed.token_created_by = user_id
+    audit.record(
+        session=session,
+        team_id=feed.team_id,
+        user_id=user_id,
+        action=action,
+        item_kind="calendar_feed",
+        summary="Ny adresse for kalenderabonnementet",
+        at=now,
+    )
+
+
+def remember_base_url(*, session: Session, team_id: str, base_url: str) -> None:
+    feed = session.get(CalendarFeed, team_id) or CalendarFeed(team_id=team_id)
+    if feed.base_url != base_url:
+        feed.base_url = base_url
+        session.add(feed)
+        session.flush()

@@ -1,0 +1,658 @@
+"""Reminder planning: which reminders each deadline and meeting gets, and when.
+
+Rules (all in the bot's time zone, so 09:00 stays 09:00 across daylight-saving changes):
+
+* Deadlines get reminders 14, 7 and 1 days before, meetings 7 and 1 days before, at 09:00;
+  a workspace (`Workspace.reminder_offsets_days`) or an item (`reminder_offsets_days`) may
+  choose other days. Meetings that start after 10:00 also get one the same morning.
+* A reminder that would fall on a Saturday, Sunday or Norwegian public holiday moves to the
+  working day before: it is a reminder *before* something, so earlier is safe, later is not.
+* Nothing is posted between 21:00 and 07:00; anything moved later (a snooze, a late send after
+  downtime) moves forward to the next allowed time, never back.
+
+The outbox holds the planned reminders for a rolling window (`WINDOW_DAYS`); `reconcile`
+brings it in step with the calendar: new rows, moved rows, cancelled rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import holidays
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from storage.calendar import Occurrence, upcoming
+from storage.models import DatePrecision, Deadline, Meeting, Workspace
+from storage.models_outbox import DeadlineDone, OutboxMessage, OutboxState, ReminderChannelChange
+from storage.outbox import cancel_messages, schedule_message
+
+ItemKind = Literal["deadline", "meeting"]
+REMINDER_KIND = "reminder"
+DEFAULT_OFFSETS: dict[str, tuple[int, ...]] = {"deadline": (14, 7, 1), "meeting": (7, 1)}
+REMINDER_TIME = time(9, 0)
+SAME_MORNING_AFTER = time(10, 0)  # meetings starting later than this get a same-morning one
+QUIET_START = time(21, 0)
+QUIET_END = time(7, 0)
+WINDOW_DAYS = 60  # how far ahead reminders are materialised in the outbox
+MAX_OFFSET_DAYS = 90
+MAX_OFFSETS = 6
+# Only dates that say which day (or which weeks) can be reminded of.
+_REMINDABLE = (DatePrecision.DAY.value, DatePrecision.WEEK.value)
+PLAN_PREFIX = "plan:"
+SNOOZE_PREFIX = "snooze:"
+
+
+# --- days and times -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _norwegian_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("NO", years=[year]).keys())
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _norwegian_holidays(day.year)
+
+
+def previous_working_day(day: date) -> date:
+    """`day` itself when it is a working day, else the closest working day before it."""
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def next_working_day(after: date) -> date:
+    """The first working day strictly after `after`."""
+    day = after + timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """A local wall-clock time as an aware UTC instant (zoneinfo applies the day's offset)."""
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
+
+
+def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
+    local = moment.astimezone(tz).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
+def next_allowed(moment: datetime, tz: ZoneInfo) -> datetime:
+    """`moment` if a message may be posted then, else the next 07:00 (moving forward only)."""
+    if not in_quiet_hours(moment, tz):
+        return moment.astimezone(UTC)
+    local = moment.astimezone(tz)
+    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
+    return at_local(day, QUIET_END, tz)
+
+
+def snooze_until(now: datetime, tz: ZoneInfo) -> datetime:
+    """«Minn meg på i morgen»: the next working day at 09:00."""
+    return at_local(next_working_day(now.astimezone(tz).date()), REMINDER_TIME, tz)
+
+
+# --- offsets --------------------------------------------------------------------------------
+
+
+class OffsetError(ValueError):
+    """Offsets a user typed that cannot be used; the message is Norwegian, for the user."""
+
+
+def parse_offsets(text: str | None) -> tuple[int, ...] | None:
+    """«14,7,1» → (14, 7, 1); blank → None (inherit). Raises OffsetError with a friendly text."""
+    if text is None or not text.strip():
+        return None
+    parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
+    values: set[int] = set()
+    for part in parts:
+        if not part.isdigit():
+            raise OffsetError(
+                f"«{part[:20]}» er ikke et antall dager. Skriv hele tall skilt med komma, "
+                "for eksempel 14,7,1."
+            )
+        value = int(part)
+        if value > MAX_OFFSET_DAYS:
+            raise OffsetError(f"{value} dager er for lenge før; bruk høyst {MAX_OFFSET_DAYS}.")
+        values.add(value)
+    if len(values) > MAX_OFFSETS:
+        raise OffsetError(f"Velg høyst {MAX_OFFSETS} påminnelser per frist eller møte.")
+    return tuple(sorted(values, reverse=True))
+
+
+def format_offsets(offsets: Sequence[int]) -> str:
+    return ",".join(str(o) for o in offsets)
+
+
+def offsets_for(item: Deadline | Meeting, kind: ItemKind, workspace: Workspace) -> tuple[int, ...]:
+    """The item's own offsets, else the workspace's, else the defaults. Bad stored text (it
+    can only come from outside the bot's validation) falls back rather than silencing."""
+    for text in (item.reminder_offsets_days, workspace.reminder_offsets_days):
+        try:
+            parsed = parse_offsets(text)
+        except OffsetError:
+            parsed = None
+        if parsed is not None:
+            return parsed
+    return DEFAULT_OFFSETS[kind]
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    item_kind: ItemKind
+    item_id: int
+    title: str
+    occurrence: date
+    offset: int
+    at: datetime  # UTC
+    target: str
+    expected: bool
+
+    @property
+    def ref(self) -> str:
+        return occurrence_ref(self.item_kind, self.item_id, self.occurrence)
+
+    @property
+    def unique_key(self) -> str:
+        return (
+            f"{PLAN_PREFIX}{self.item_kind}:{self.item_id}:{self.occurrence.isoformat()}:"
+            f"{self.offset}:{self.target}"
+        )
+
+
+def load_item(*, session: Session, kind: str, item_id: int) -> Deadline | Meeting | None:
+    if kind == "deadline":
+        return session.get(Deadline, item_id)
+    if kind == "meeting":
+        return session.get(Meeting, item_id)
+    return None
+
+
+def item_ref(kind: str, item_id: int) -> str:
+    """Prefix of every reminder row of one item (the trailing colon keeps 1 from matching 12)."""
+    return f"{kind}:{item_id}:"
+
+
+def occurrence_ref(kind: str, item_id: int, occurrence: date) -> str:
+    return f"{kind}:{item_id}:{occurrence.isoformat()}"
+
+
+def parse_ref(ref: str) -> tuple[ItemKind, int, date] | None:
+    parts = ref.split(":")
+    if len(parts) != 3 or parts[0] not in ("deadline", "meeting"):
+        return None
+    try:
+        return parts[0], int(parts[1]), date.fromisoformat(parts[2])  # type: ignore[return-value]
+    except ValueError:
+        return None
+
+
+def item_clock(item: Deadline | Meeting) -> time | None:
+    return item.due_time if isinstance(item, Deadline) else item.start_time
+
+
+def starts_at(item: Deadline | Meeting, occurrence: date, tz: ZoneInfo) -> datetime:
+    """When the thing happens: a deadline without a time lasts the whole day."""
+    clock = item_clock(item)
+    if clock is None:
+        if isinstance(item, Deadline):
+            return at_local(occurrence + timedelta(days=1), time(0, 0), tz)
+        return at_local(occurrence, time(0, 0), tz)
+    return at_local(occurrence, clock, tz)
+
+
+def plan_occurrence(
+    occ: Occurrence[Any],
+    kind: ItemKind,
+    offsets: Sequence[int],
+    target: str,
+    tz: ZoneInfo,
+) -> list[PlannedReminder]:
+    """Every reminder of one occurrence, earliest first, one per instant."""
+    item = occ.item
+    assert item.id is not None
+    days = list(offsets)
+    clock = item_clock(item)
+    if kind == "meeting" and clock is not None and clock > SAME_MORNING_AFTER and 0 not in days:
+        days.append(0)
+    begins = starts_at(item, occ.start, tz)
+    planned: dict[datetime, PlannedReminder] = {}
+    for offset in sorted(days, reverse=True):
+        day = previous_working_day(occ.start - timedelta(days=offset))
+        at = at_local(day, REMINDER_TIME, tz)
+        if at >= begins or at in planned:
+            continue
+        planned[at] = PlannedReminder(
+            item_kind=kind,
+            item_id=item.id,
+            title=item.title,
+            occurrence=occ.start,
+            offset=offset,
+            at=at,
+            target=target,
+            expected=occ.expected,
+        )
+    return sorted(planned.values(), key=lambda p: p.at)
+
+
+def _occurrences(
+    *, session: Session, team_id: str, kind: ItemKind, start: date, end: date
+) -> list[Occurrence[Any]]:
+    model: type[Deadline] | type[Meeting] = Deadline if kind == "deadline" else Meeting
+    found = upcoming(session=session, model=model, team_id=team_id, start=start, end=end)
+    return [o for o in found if str(o.item.precision) in _REMINDABLE]
+
+
+def done_occurrences(
+    *, session: Session, team_id: str, deadline_ids: Iterable[int] | None = None
+) -> set[tuple[int, date]]:
+    stmt = select(col(DeadlineDone.deadline_id), col(DeadlineDone.occurrence)).where(
+        col(DeadlineDone.team_id) == team_id
+    )
+    if deadline_ids is not None:
+        stmt = stmt.where(col(DeadlineDone.deadline_id).in_(list(deadline_ids)))
+    return {(int(i), d) for i, d in session.exec(stmt).all()}
+
+
+def plan(
+    *,
+    session: Session,
+    workspace: Workspace,
+    now: datetime,
+    until: datetime,
+    tz: ZoneInfo,
+    target: str | None = None,
+    only: tuple[ItemKind, int] | None = None,
+    since: datetime | None = None,
+) -> list[PlannedReminder]:
+    """The reminders the calendar asks for between `since` (default `now`) and `until`.
+
+    Ignores pause and whether a channel is set (callers decide); skips occurrences marked done.
+    """
+    target = target or workspace.reminder_channel_id or ""
+    since = since or now
+    today = now.astimezone(tz).date()
+    first = since.astimezone(tz).date()
+    last = until.astimezone(tz).date() + timedelta(days=MAX_OFFSET_DAYS + 1)
+    result: list[PlannedReminder] = []
+    kinds: tuple[ItemKind, ...] = (only[0],) if only else ("deadline", "meeting")
+    for kind in kinds:
+        occurrences = _occurrences(
+            session=session,
+            team_id=workspace.team_id,
+            kind=kind,
+            start=min(first, today),
+            end=last,
+        )
+        if only is not None:
+            occurrences = [o for o in occurrences if o.item.id == only[1]]
+        done = (
+            done_occurrences(
+                session=session,
+                team_id=workspace.team_id,
+                deadline_ids={o.item.id for o in occurrences},
+            )
+            if kind == "deadline"
+            else set()
+        )
+        for occ in occurrences:
+            if (occ.item.id, occ.start) in done:
+                continue
+            offsets = offsets_for(occ.item, kind, workspace)
+            for planned in plan_occurrence(occ, kind, offsets, target, tz):
+                if since <= planned.at <= until:
+                    result.append(planned)
+    result.sort(key=lambda p: (p.at, p.item_kind, p.item_id))
+    return result
+
+
+def snapshot(item: Deadline | Meeting, occurrence: date) -> dict[str, Any]:
+    """What a posted reminder said, kept so it can be edited after the item changes or goes."""
+    clock = item_clock(item)
+    end: date | None = None
+    if item.end_date is not None:
+        first = item.due_date if isinstance(item, Deadline) else item.start_date
+        if first is not None:
+            end = occurrence + (item.end_date - first)
+    return {
+        "title": item.title,
+        "occurrence": occurrence.isoformat(),
+        "end": end.isoformat() if end else None,
+        "time": clock.strftime("%H:%M") if clock else None,
+        "precision": str(item.precision),
+    }
+
+
+def lock_workspace(*, session: Session, team_id: str) -> Workspace | None:
+    """The workspace row, locked on PostgreSQL: planning for one workspace runs one at a time,
+    so a refresh that read the calendar before an edit cannot overwrite the edit's plan."""
+    stmt = (
+        select(Workspace)
+        .where(col(Workspace.team_id) == team_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).first()
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    scheduled: int
+    cancelled: int
+
+
+def reconcile(
+    *,
+    session: Session,
+    team_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+    grace: timedelta,
+    only: tuple[ItemKind, int] | None = None,
+) -> ReconcileResult:
+    """Bring the outbox's planned reminders in step with the calendar and the settings.
+
+    New reminders inside the window are scheduled, moved ones are moved, ones the calendar no
+    longer asks for are cancelled. Rows already due but unsent (downtime) are kept while the
+    calendar still asks for them, and never created after the fact. Call in a write session.
+    """
+    workspace = lock_workspace(session=session, team_id=team_id)
+    prefix = item_ref(*only) if only else ""
+    if (
+        workspace is None
+        or workspace.uninstalled_at is not None
+        or workspace.reminders_paused
+        or not workspace.reminder_channel_id
+    ):
+        reason = "paused" if workspace is not None and workspace.reminders_paused else "no channel"
+        if workspace is not None and workspace.uninstalled_at is not None:
+            reason = "uninstalled"
+        cancelled = cancel_messages(
+            session=session,
+            team_id=team_id,
+            ref_prefix=prefix,
+            kinds=[REMINDER_KIND],
+            reason=reason,
+            now=now,
+        )
+        return ReconcileResult(0, cancelled)
+    pending_stmt = select(OutboxMessage).where(
+        col(OutboxMessage.team_id) == team_id,
+        col(OutboxMessage.kind) == REMINDER_KIND,
+        col(OutboxMessage.state) == OutboxState.PENDING.value,
+    )
+    if prefix:
+        pending_stmt = pending_stmt.where(
+            col(OutboxMessage.ref).startswith(prefix, autoescape=True)
+        )
+    pending = {m.unique_key: m for m in session.exec(pending_stmt).all()}
+    # Rows still waiting from before (downtime) are judged by the tick (late or skipped), so
+    # the plan reaches back to the oldest of them: reconcile never mistakes them for stale.
+    since = min([now - grace, *(m.due_at for m in pending.values())])
+    wanted = plan(
+        session=session,
+        workspace=workspace,
+        now=now,
+        until=now + timedelta(days=WINDOW_DAYS),
+        tz=tz,
+        only=only,
+        since=since,
+    )
+    items: dict[tuple[str, int], Deadline | Meeting | None] = {}
+    wanted_keys: set[str] = set()
+    scheduled = 0
+    for planned in wanted:
+        if planned.at < now and planned.unique_key not in pending:
+            continue  # missed while nobody planned it: never invent a late reminder
+        wanted_keys.add(planned.unique_key)
+        key = (planned.item_kind, planned.item_id)
+        if key not in items:
+            items[key] = load_item(session=session, kind=planned.item_kind, item_id=planned.item_id)
+        item = items[key]
+        if item is None:
+            continue
+        existing = pending.get(planned.unique_key)
+        payload = {
+            "item_kind": planned.item_kind,
+            "item_id": planned.item_id,
+            "offset": planned.offset,
+            "expected": planned.expected,
+            **snapshot(item, planned.occurrence),
+        }
+        if (
+            existing is not None
+            and existing.due_at == planned.at
+            and existing.target == planned.target
+            and existing.payload == payload
+        ):
+            continue
+        schedule_message(
+            session=session,
+            team_id=team_id,
+            kind=REMINDER_KIND,
+            unique_key=planned.unique_key,
+            ref=planned.ref,
+            due_at=planned.at,
+            target=planned.target,
+            payload=payload,
+            revive=True,
+            now=now,
+        )
+        scheduled += 1
+    cancelled = 0
+    live = {(p.item_kind, p.item_id, p.occurrence) for p in wanted}
+    stale: list[int] = []
+    for unique_key, message in pending.items():
+        if unique_key.startswith(PLAN_PREFIX):
+            if unique_key not in wanted_keys:
+                stale.append(message.id or 0)
+        elif unique_key.startswith(SNOOZE_PREFIX):
+            parsed = parse_ref(message.ref)
+            # A snooze lives as long as its occurrence does (done, moved or deleted ends it).
+            if (
+                parsed is not None
+                and parsed not in live
+                and not _still_occurs(session=session, team_id=team_id, parsed=parsed)
+            ):
+                stale.append(message.id or 0)
+    if stale:
+        cancelled = _cancel_ids(session=session, ids=stale, reason="changed", now=now)
+    return ReconcileResult(scheduled, cancelled)
+
+
+def occurs_on(
+    *, session: Session, team_id: str, kind: ItemKind, item_id: int, occurrence: date
+) -> bool:
+    """Whether the item (still) has an occurrence on that day."""
+    found = _occurrences(
+        session=session, team_id=team_id, kind=kind, start=occurrence, end=occurrence
+    )
+    return any(o.item.id == item_id and o.start == occurrence for o in found)
+
+
+def is_done(*, session: Session, team_id: str, deadline_id: int, occurrence: date) -> bool:
+    return (
+        get_done(session=session, team_id=team_id, deadline_id=deadline_id, occurrence=occurrence)
+        is not None
+    )
+
+
+def _still_occurs(*, session: Session, team_id: str, parsed: tuple[ItemKind, int, date]) -> bool:
+    kind, item_id, occurrence = parsed
+    if kind == "deadline" and is_done(
+        session=session, team_id=team_id, deadline_id=item_id, occurrence=occurrence
+    ):
+        return False
+    return occurs_on(
+        session=session, team_id=team_id, kind=kind, item_id=item_id, occurrence=occurrence
+    )
+
+
+def _cancel_ids(*, session: Session, ids: list[int], reason: str, now: datetime) -> int:
+    from sqlalchemy import update
+
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(ids),
+            col(OutboxMessage.state) == OutboxState.PENDING.value,
+        )
+        .values(state=OutboxState.CANCELLED.value, error=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def schedule_snooze(
+    *,
+    session: Session,
+    team_id: str,
+    item_kind: ItemKind,
+    item_id: int,
+    occurrence: date,
+    target: str,
+    user_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> OutboxMessage | None:
+    """«Minn meg på i morgen»: one more reminder of this occurrence, next working day 09:00."""
+    item = load_item(session=session, kind=item_kind, item_id=item_id)
+    if item is None or item.team_id != team_id:
+        return None
+    due = snooze_until(now, tz)
+    payload = {
+        "item_kind": item_kind,
+        "item_id": item_id,
+        "offset": None,
+        "expected": False,
+        "snoozed_by": user_id,
+        **snapshot(item, occurrence),
+    }
+    return schedule_message(
+        session=session,
+        team_id=team_id,
+        kind=REMINDER_KIND,
+        unique_key=(
+            f"{SNOOZE_PREFIX}{item_kind}:{item_id}:{occurrence.isoformat()}:"
+            f"{due.date().isoformat()}:{target}"
+        ),
+        ref=occurrence_ref(item_kind, item_id, occurrence),
+        due_at=due,
+        target=target,
+        payload=payload,
+        revive=True,
+        now=now,
+    )
+
+
+# --- done marks -----------------------------------------------------------------------------
+
+
+def get_done(
+    *, session: Session, team_id: str, deadline_id: int, occurrence: date
+) -> DeadlineDone | None:
+    stmt = select(DeadlineDone).where(
+        col(DeadlineDone.team_id) == team_id,
+        col(DeadlineDone.deadline_id) == deadline_id,
+        col(DeadlineDone.occurrence) == occurrence,
+    )
+    return session.exec(stmt).first()
+
+
+def mark_done(
+    *,
+    session: Session,
+    team_id: str,
+    deadline_id: int,
+    occurrence: date,
+    user_id: str,
+    now: datetime,
+) -> tuple[DeadlineDone, bool]:
+    """Close one occurrence for the workspace; (mark, True) when this call made it."""
+    existing = get_done(
+        session=session, team_id=team_id, deadline_id=deadline_id, occurrence=occurrence
+    )
+    if existing is not None:
+        return existing, False
+    mark = DeadlineDone(
+        team_id=team_id,
+        deadline_id=deadline_id,
+        occurrence=occurrence,
+        done_by=user_id,
+        done_at=now,
+    )
+    session.add(mark)
+    session.flush()
+    cancel_messages(
+        session=session,
+        team_id=team_id,
+        ref_prefix=occurrence_ref("deadline", deadline_id, occurrence),
+        kinds=[REMINDER_KIND],
+        reason="done",
+        now=now,
+    )
+    return mark, True
+
+
+def undo_done(*, session: Session, team_id: str, deadline_id: int, occurrence: date) -> bool:
+    stmt = delete(DeadlineDone).where(
+        col(DeadlineDone.team_id) == team_id,
+        col(DeadlineDone.deadline_id) == deadline_id,
+        col(DeadlineDone.occurrence) == occurrence,
+    )
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def forget_item(*, session: Session, team_id: str, kind: ItemKind, item_id: int) -> None:
+    """A deleted deadline's done marks go with it."""
+    if kind == "deadline":
+        session.execute(
+            delete(DeadlineDone).where(
+                col(DeadlineDone.team_id) == team_id, col(DeadlineDone.deadline_id) == item_id
+            )
+        )
+
+
+# --- workspace settings ---------------------------------------------------------------------
+
+
+def set_reminder_channel(
+    *, session: Session, workspace: Workspace, channel_id: str, user_id: str, now: datetime
+) -> None:
+    workspace.reminder_channel_id = channel_id
+    session.add(workspace)
+    session.add(
+        ReminderChannelChange(
+            team_id=workspace.team_id, channel_id=channel_id, user_id=user_id, changed_at=now
+        )
+    )
+    session.flush()
+
+
+def last_channel_change(*, session: Session, team_id: str) -> ReminderChannelChange | None:
+    stmt = (
+        select(ReminderChannelChange)
+        .where(col(ReminderChannelChange.team_id) == team_id)
+        .order_by(
+            col(ReminderChannelChange.changed_at).desc(), col(ReminderChannelChange.id).desc()
+        )
+        .limit(1)
+    )
+    return session.exec(stmt).first()
+
+
+def reminder_teams(*, session: Session) -> list[str]:
+    """Workspaces whose reminders the scheduler keeps materialised (or must cancel)."""
+    stmt = select(Workspace.team_id).order_by(col(Workspace.team_id))
+    return list(session.exec(stmt).all())

@@ -1,0 +1,501 @@
+"""The scheduler's tick against the fake Slack, on SQLite and PostgreSQL, with a frozen clock:
+on time, exactly once, late after downtime, quiet hours, crash recovery, Slack faults."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import create_app
+from bot.fakeslack import FakeSlack, Fault
+from bot.scheduler import JOB_ID, Scheduler, build_scheduler
+from bot.server import create_wsgi_app
+from bot.services import Services
+from bot.settings import Settings
+from storage.db import session_scope
+from storage.models import Workspace, utcnow
+from storage.models_outbox import OutboxMessage, OutboxState, outbox_marker
+from storage.outbox import claim_due, get_message, schedule_message
+from storage.reminders import reconcile
+from storage.workspaces import add_coordinator
+from tests.conftest import ADMIN, CHANNEL, TEAM, FrozenClock, serve_wsgi
+from tests.helpers import add_deadline, assert_valid_message, visible_text
+
+# Tuesday 1 December 2026; its 7-days-before reminder is Tuesday 24 November 09:00 Oslo.
+DEADLINE_DAY = date(2026, 12, 1)
+REMINDER_AT = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class Rig:
+    engine: Engine
+    fake: FakeSlack
+    clock: FrozenClock
+    settings: Settings
+    scheduler: Scheduler
+    services: Services
+
+    def posts(self, channel: str = CHANNEL) -> list[dict[str, Any]]:
+        return self.fake.messages.get(channel, [])
+
+    def rows(self) -> list[OutboxMessage]:
+        from sqlmodel import col, select
+
+        with session_scope(self.engine) as session:
+            return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
+
+    def replan(self) -> None:
+        with session_scope(self.engine, write=True) as session:
+            reconcile(
+                session=session,
+                team_id=TEAM,
+                now=self.clock(),
+                tz=self.settings.timezone,
+                grace=timedelta(hours=self.settings.reminder_grace_hours),
+            )
+
+
+@pytest.fixture
+def rig(engine: Engine, fake_slack: FakeSlack) -> Iterator[Rig]:
+    settings = Settings(
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret="secret",
+        slack_api_url=fake_slack.api_url,
+        database_url=engine.url.render_as_string(hide_password=False),
+    )
+    clock = FrozenClock(REMINDER_AT - timedelta(hours=1))
+    # Building the App registers the outbox kinds, as in every process that runs a scheduler.
+    app = create_app(settings, engine=engine, clock=clock)
+    services: Services = Services(settings=settings, engine=engine, clock=clock)
+    with session_scope(engine, write=True) as session:
+        session.merge(Workspace(team_id=TEAM, seeded_at=utcnow(), reminder_channel_id=CHANNEL))
+    # Pacing is real time (one post a second per channel); a tenth keeps the tests quick.
+    scheduler = build_scheduler(
+        settings, engine=engine, clock=clock, max_workers=4, pace_seconds=0.1
+    )
+    assert app is not None
+    yield Rig(engine, fake_slack, clock, settings, scheduler, services)
+    scheduler.shutdown()
+
+
+def markers(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["blocks"][0]["block_id"] for m in messages if m.get("blocks")]
+
+
+def test_a_due_reminder_is_posted_once_on_time(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY, link="https://example.no")
+    stats = rig.scheduler.tick()
+    assert stats.sent == 0 and rig.posts() == []
+    rig.clock.now = REMINDER_AT
+    stats = rig.scheduler.tick()
+    assert stats.sent == 1
+    [message] = rig.posts()
+    assert_valid_message(message)
+    text = visible_text(message)
+    assert "Årsrapport" in text and "tirsdag 1. desember 2026" in text and "om 7 dager" in text
+    assert "for sent" not in text
+    row = next(r for r in rig.rows() if r.state == OutboxState.SENT)
+    assert message["blocks"][0]["block_id"] == outbox_marker(row.id or 0)
+    assert row.ts == message["ts"] and row.channel == CHANNEL
+    # Ticks later the same day post nothing more.
+    rig.clock.now = REMINDER_AT + timedelta(minutes=5)
+    assert rig.scheduler.tick().sent == 0
+    assert len(rig.posts()) == 1
+
+
+def test_missed_within_the_grace_period_goes_out_late_with_a_note(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()  # plans while the bot is up
+    rig.clock.now = REMINDER_AT + timedelta(hours=11)  # the bot was down all day
+    assert rig.scheduler.tick().sent == 1
+    [message] = rig.posts()
+    assert "kommer for sent" in visible_text(message)
+    assert "24. november 2026" in visible_text(message)
+
+
+def test_missed_by_more_than_the_grace_period_is_skipped_and_shown(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT + timedelta(hours=12, minutes=1)
+    stats = rig.scheduler.tick()
+    assert stats.skipped == 1 and rig.posts() == []
+    skipped = [r for r in rig.rows() if r.state == OutboxState.SKIPPED]
+    assert [r.error for r in skipped] == ["missed"]
+
+
+def test_quiet_hours_hold_a_message_until_seven(rig: Rig) -> None:
+    deadline = add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    evening = datetime(2026, 11, 24, 19, 30, tzinfo=UTC)  # 20:30 in Oslo
+    with session_scope(rig.engine, write=True) as session:
+        schedule_message(
+            session=session,
+            team_id=TEAM,
+            kind="reminder",
+            unique_key="snooze:manual",
+            ref=f"deadline:{deadline}:{DEADLINE_DAY.isoformat()}",
+            due_at=evening,
+            target=CHANNEL,
+            payload={
+                "item_kind": "deadline",
+                "item_id": deadline,
+                "occurrence": DEADLINE_DAY.isoformat(),
+                "title": "Årsrapport",
+            },
+            now=evening,
+        )
+    rig.clock.now = datetime(2026, 11, 24, 20, 30, tzinfo=UTC)  # 21:30 Oslo: quiet
+    stats = rig.scheduler.tick()
+    assert stats.postponed == 1 and rig.posts() == []
+    held = next(r for r in rig.rows() if r.unique_key == "snooze:manual")
+    assert held.due_at == datetime(2026, 11, 25, 6, 0, tzinfo=UTC) and held.late
+    rig.clock.now = datetime(2026, 11, 25, 5, 59, tzinfo=UTC)
+    assert rig.scheduler.tick().sent == 0
+    rig.clock.now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    assert rig.scheduler.tick().sent == 1
+    assert "kommer for sent" in visible_text(rig.posts()[0])
+
+
+def _claim_as_dead_worker(rig: Rig) -> int:
+    with session_scope(rig.engine, write=True) as session:
+        [claim] = claim_due(
+            session=session, now=rig.clock(), worker="dead", lease=timedelta(minutes=5)
+        )
+    return claim.id
+
+
+def test_killed_after_posting_before_recording_is_not_posted_twice(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT
+    message_id = _claim_as_dead_worker(rig)
+    # The dead process got as far as Slack: the message is in the channel with its marker.
+    posted = rig.scheduler.client.chat_postMessage(
+        channel=CHANNEL,
+        text="Påminnelse",
+        blocks=[
+            {
+                "type": "section",
+                "block_id": outbox_marker(message_id),
+                "text": {"type": "mrkdwn", "text": "Årsrapport"},
+            }
+        ],
+    )
+    rig.clock.now = REMINDER_AT + timedelta(minutes=4)
+    assert rig.scheduler.tick().claimed == 0  # the lease still holds
+    rig.clock.now = REMINDER_AT + timedelta(minutes=5)
+    stats = rig.scheduler.tick()
+    assert stats.recovered == 1 and stats.sent == 0
+    assert len(rig.posts()) == 1
+    with session_scope(rig.engine) as session:
+        row = get_message(session=session, message_id=message_id)
+        assert row is not None and row.state == OutboxState.SENT and row.ts == posted["ts"]
+    assert rig.fake.calls_to("conversations.history")
+
+
+def test_killed_before_posting_is_posted_once_after_the_lease(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT
+    message_id = _claim_as_dead_worker(rig)
+    rig.clock.now = REMINDER_AT + timedelta(minutes=5)
+    assert rig.scheduler.tick().sent == 1
+    assert markers(rig.posts()) == [outbox_marker(message_id)]
+    rig.clock.now = REMINDER_AT + timedelta(minutes=20)
+    rig.scheduler.tick()
+    assert len(rig.posts()) == 1
+
+
+def test_a_429_is_retried_after_retry_after(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT
+    rig.fake.fail("chat.postMessage", Fault(status=429, retry_after=1))
+    assert rig.scheduler.tick().sent == 1
+    assert len(rig.posts()) == 1
+    assert len(rig.fake.calls_to("chat.postMessage")) == 2
+
+
+def test_a_500_is_retried_after_checking_it_was_not_posted(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT
+    rig.fake.fail("chat.postMessage", Fault(status=500), Fault(status=503))
+    stats = rig.scheduler.tick()
+    assert stats.retried == 1 and rig.posts() == []
+    rig.clock.now = REMINDER_AT + timedelta(seconds=2)
+    assert rig.scheduler.tick().retried == 1
+    rig.clock.now = REMINDER_AT + timedelta(seconds=12)
+    assert rig.scheduler.tick().sent == 1
+    assert len(rig.posts()) == 1
+    assert len(rig.fake.calls_to("conversations.history")) == 2
+
+
+def test_a_broken_channel_fails_with_its_reason_and_coordinators_hear_once(rig: Rig) -> None:
+    with session_scope(rig.engine, write=True) as session:
+        add_coordinator(session=session, team_id=TEAM, user_id=ADMIN)
+    add_deadline(rig.engine, TEAM, "Første", DEADLINE_DAY)
+    add_deadline(rig.engine, TEAM, "Andre", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.fake.channels[CHANNEL]["is_member"] = False
+    rig.clock.now = REMINDER_AT
+    stats = rig.scheduler.tick()
+    assert stats.failed == 2
+    failed = [r for r in rig.rows() if r.state == OutboxState.FAILED]
+    assert [r.error for r in failed] == ["not_in_channel", "not_in_channel"]
+    dm = rig.fake.messages.get("D0ADMIN", [])
+    assert len(dm) == 1
+    assert_valid_message(dm[0])
+    assert "ikke med i kanalen" in visible_text(dm[0])
+    assert "/invite @dks-boten" in visible_text(dm[0])
+    rig.scheduler.tick()
+    assert len(rig.fake.messages.get("D0ADMIN", [])) == 1
+
+
+def test_a_reminder_whose_item_vanished_is_cancelled_not_posted(rig: Rig) -> None:
+    from storage.models import Deadline
+
+    deadline = add_deadline(rig.engine, TEAM, "Borte", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.scheduler.refresh_every = timedelta(days=1)  # no re-plan in between: the render decides
+    with session_scope(rig.engine, write=True) as session:
+        row = session.get(Deadline, deadline)
+        session.delete(row)
+    rig.clock.now = REMINDER_AT
+    stats = rig.scheduler.tick()
+    assert stats.cancelled == 1 and rig.posts() == []
+
+
+def test_a_paused_workspace_posts_nothing_until_resumed(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    with session_scope(rig.engine, write=True) as session:
+        ws = session.get(Workspace, TEAM)
+        assert ws is not None
+        ws.reminders_paused = True
+    rig.replan()
+    rig.clock.now = REMINDER_AT
+    assert rig.scheduler.tick().sent == 0
+    with session_scope(rig.engine, write=True) as session:
+        ws = session.get(Workspace, TEAM)
+        assert ws is not None
+        ws.reminders_paused = False
+    rig.clock.now = REMINDER_AT - timedelta(minutes=1)
+    rig.replan()
+    rig.clock.now = REMINDER_AT
+    assert rig.scheduler.tick().sent == 1
+
+
+def test_a_uninstalled_workspace_is_never_retried(rig: Rig) -> None:
+    from handlers.reminders import stop_workspace
+
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    assert stop_workspace(rig.services, TEAM, "uninstalled") == 2  # 7 and 1 days before
+    rig.scheduler.refresh(rig.clock())
+    for hours in (0, 24 * 7, 24 * 14):
+        rig.clock.now = REMINDER_AT + timedelta(hours=hours)
+        assert rig.scheduler.tick().claimed == 0
+    assert rig.posts() == []
+    assert {r.state for r in rig.rows()} == {OutboxState.CANCELLED}
+
+
+def test_a_user_target_is_posted_as_a_dm(rig: Rig) -> None:
+    deadline = add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    with session_scope(rig.engine, write=True) as session:
+        schedule_message(
+            session=session,
+            team_id=TEAM,
+            kind="reminder",
+            unique_key="dm",
+            ref=f"deadline:{deadline}:{DEADLINE_DAY.isoformat()}",
+            due_at=rig.clock(),
+            target=ADMIN,
+            payload={
+                "item_kind": "deadline",
+                "item_id": deadline,
+                "occurrence": DEADLINE_DAY.isoformat(),
+            },
+            now=rig.clock(),
+        )
+    assert rig.scheduler.tick().sent == 1
+    assert len(rig.fake.messages["D0ADMIN"]) == 1
+    row = next(r for r in rig.rows() if r.unique_key == "dm")
+    assert row.channel == "D0ADMIN"
+
+
+def test_the_apscheduler_job_is_stable_and_reports_its_age(rig: Rig, engine: Engine) -> None:
+    assert rig.scheduler.last_tick_age() is None
+    rig.scheduler.start()
+    try:
+        job = rig.scheduler._scheduler.get_job(JOB_ID)  # type: ignore[union-attr]
+        assert job is not None
+        assert job.max_instances == 1 and job.coalesce is True
+        assert str(rig.scheduler._scheduler.timezone) == "Europe/Oslo"  # type: ignore[union-attr]
+        assert rig.fake.wait_for(lambda: rig.scheduler.last_tick_age() is not None, timeout=10)
+        app = create_app(rig.settings, engine=engine, clock=rig.clock)
+        url, server = serve_wsgi(create_wsgi_app(app, engine, tick_age=rig.scheduler.last_tick_age))
+        try:
+            body = httpx.get(url + "/healthz", timeout=5).json()
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert body["status"] == "ok"
+        assert isinstance(body["scheduler_last_tick_age_seconds"], float)
+    finally:
+        rig.scheduler.shutdown()
+
+
+def test_late_note_blocks_stay_valid(rig: Rig) -> None:
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY, description="<b>&</b>")
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT + timedelta(hours=3)
+    rig.scheduler.tick()
+    [message] = rig.posts()
+    assert_valid_message(message)
+    assert "&lt;b&gt;&amp;&lt;/b&gt;" in json.dumps(message["blocks"], ensure_ascii=False)
+
+
+def test_web_workers_never_start_a_scheduler(settings: Settings) -> None:
+    import threading
+
+    from bot.server import build_wsgi_app
+
+    before = {t.name for t in threading.enumerate()}
+    assert build_wsgi_app(settings) is not None
+    started = {t.name for t in threading.enumerate()} - before
+    assert not any("APScheduler" in name or "outbox" in name for name in started), started
+
+
+def test_a_batch_posts_the_busiest_channels_first_and_each_message_once(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.scheduler as scheduler_module
+
+    # Render one message at a time beside the posting: every chunk boundary is exercised.
+    monkeypatch.setattr(scheduler_module, "RENDER_FIRST_CHUNK", 1)
+    deadline_id = add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.clock.now = REMINDER_AT
+    rig.scheduler.refresh()  # plans the workspace's own reminder (in CHANNEL) first
+    counts = {"C0BUSY": 3, "C0MIDDLE": 2, "C0QUIET": 1}
+    for channel in counts:
+        rig.fake.add_channel(channel, channel.lower(), member=True)
+    with session_scope(rig.engine, write=True) as session:
+        for i in range(max(counts.values())):
+            for channel, n in counts.items():
+                if i < n:
+                    schedule_message(
+                        session=session,
+                        team_id=TEAM,
+                        kind="reminder",
+                        unique_key=f"batch:{channel}:{i}",
+                        ref=f"batch:{channel}:{i}:",
+                        due_at=REMINDER_AT,
+                        target=channel,
+                        payload={
+                            "item_kind": "deadline",
+                            "item_id": deadline_id,
+                            "occurrence": DEADLINE_DAY.isoformat(),
+                        },
+                        now=REMINDER_AT,
+                    )
+    scheduler = build_scheduler(
+        rig.settings, engine=rig.engine, clock=rig.clock, max_workers=1, pace_seconds=0.3
+    )
+    try:
+        stats = scheduler.tick()
+    finally:
+        scheduler.shutdown()
+    assert stats.sent == 7 and stats.retried == 0
+    order = [str(c.args["channel"]) for c in rig.fake.calls_to("chat.postMessage")]
+    # The channel whose pacing bounds the batch starts first and finishes last.
+    assert order[:2] == ["C0BUSY", "C0MIDDLE"] and order[-1] == "C0BUSY"
+    assert {c: order.count(c) for c in counts} == counts
+    for channel, n in counts.items():
+        posted = rig.posts(channel)
+        assert len(set(markers(posted))) == n
+        for message in posted:
+            assert_valid_message(message)
+            assert "Årsrapport" in visible_text(message)
+
+
+def test_the_outbox_client_keeps_its_connection_and_still_reports_errors(
+    rig: Rig,
+) -> None:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.scheduler import KeepAliveWebClient, make_outbox_client
+
+    client = make_outbox_client(rig.settings)
+    assert isinstance(client, KeepAliveWebClient)
+    try:
+        for n in range(3):
+            assert client.chat_postMessage(channel=CHANNEL, text=f"nr {n}")["ok"]
+        assert len(client._open) == 1  # one thread, one connection, three posts
+        rig.fake.fail("chat.postMessage", Fault(status=503))
+        with pytest.raises(SlackApiError) as failed:
+            client.chat_postMessage(channel=CHANNEL, text="feil")
+        assert failed.value.response.status_code == 503
+        assert client.chat_postMessage(channel=CHANNEL, text="igjen")["ok"]
+        assert [m["text"] for m in rig.posts()] == ["nr 0", "nr 1", "nr 2", "igjen"]
+    finally:
+        client.close()
+
+
+def test_the_outbox_client_does_not_reuse_a_connection_the_server_closed() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bot.scheduler import KeepAliveWebClient
+
+    connections: list[int] = []
+
+    class ClosesAfterOne(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(1)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = json.dumps({"ok": True, "channel": CHANNEL, "ts": "1.000001"}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            # Keep-alive was promised, but the server hangs up (as idle timeouts do).
+            self.close_connection = True
+
+    hung_up = threading.Semaphore(0)
+
+    class Server(ThreadingHTTPServer):
+        def shutdown_request(self, request: Any) -> None:
+            super().shutdown_request(request)
+            hung_up.release()
+
+    server = Server(("127.0.0.1", 0), ClosesAfterOne)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = KeepAliveWebClient(
+        token="xoxb-test-token", base_url=f"http://127.0.0.1:{server.server_address[1]}/api/"
+    )
+    try:
+        for _ in range(3):
+            assert client.chat_postMessage(channel=CHANNEL, text="hei")["ok"]
+            # The next post starts only once the server has hung up (no race with its close).
+            assert hung_up.acquire(timeout=5)
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+    assert len(connections) == 3
