@@ -87,6 +87,9 @@ class GunicornServer(BaseApplication):
             "threads": 8,
             "timeout": 30,
             "accesslog": None,
+            # gunicorn's control socket is one file per user; several `serve` processes on one
+            # machine would take it over from each other, and nothing here uses it.
+            "control_socket_disable": True,
             **(options or {}),
         }
         super().__init__()
