@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 cli = typer.Typer(
     help="DKS-boten: Slack app for DKS and kulturskole coordinators.",
@@ -43,6 +47,20 @@ def _prepare_database(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
+
+
+def _require_file(file: Path) -> None:
+    if not file.is_file():
+        typer.echo(f"dks-bot: finner ikke filen {file}.", err=True)
+        raise typer.Exit(2)
+
+
+def _refuse_import(file: Path, errors: Iterable[object]) -> NoReturn:
+    """Every importer is all or nothing: list each bad row, store nothing, exit 1."""
+    typer.echo(f"Ingenting ble importert. Rett opp dette i {file} og prøv igjen:", err=True)
+    for row in errors:
+        typer.echo(f"  {row}", err=True)
+    raise typer.Exit(1)
 
 
 @cli.callback(invoke_without_command=True)
@@ -135,39 +153,21 @@ def import_calendar_cmd(
     ] = None,
 ) -> None:
     """Import a calendar YAML file; all or nothing."""
-    from sqlmodel import col, select
-
     from storage.db import make_engine, session_scope, upgrade
     from storage.importers.calendar import ImportValidationError, import_calendar, load_calendar
-    from storage.models import Workspace, utcnow
+    from storage.models import utcnow
     from storage.workspaces import get_or_create_workspace
 
     settings = load_settings()
-    if not file.is_file():
-        typer.echo(f"dks-bot: finner ikke filen {file}.", err=True)
-        raise typer.Exit(2)
+    _require_file(file)
     try:
         data = load_calendar(file)
     except ImportValidationError as err:
-        typer.echo(f"Ingenting ble importert. Rett opp dette i {file} og prøv igjen:", err=True)
-        for row in err.errors:
-            typer.echo(f"  {row}", err=True)
-        raise typer.Exit(1) from None
+        _refuse_import(file, err.errors)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     with session_scope(engine, write=True) as session:
-        if team is None:
-            teams = list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))))
-            if len(teams) > 1:
-                typer.echo(
-                    "dks-bot: several workspaces share this database; choose one with --team "
-                    f"({', '.join(teams)}).",
-                    err=True,
-                )
-                raise typer.Exit(2)
-            from bot.shell import SHELL_TEAM
-
-            team = teams[0] if teams else SHELL_TEAM
+        team = _single_team(session, team)
         workspace = get_or_create_workspace(session=session, team_id=team)
         # An explicit import replaces the bundled seed; don't seed on top of it later.
         workspace.seeded_at = workspace.seeded_at or utcnow()
@@ -286,14 +286,13 @@ if not any(g.name == "export" for g in cli.registered_groups):
     cli.add_typer(export_cli, name="export")
 
 
-def _single_team(session: object, team: str | None) -> str:
+def _single_team(session: Session, team: str | None) -> str:
     """`--team`, or the only workspace in the database (the shell's when there is none)."""
-    from sqlmodel import Session, col, select
+    from sqlmodel import col, select
 
     from bot.shell import SHELL_TEAM
     from storage.models import Workspace
 
-    assert isinstance(session, Session)
     if team is not None:
         return team
     teams = list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))))
@@ -324,20 +323,12 @@ def import_tourplan_cmd(
     from storage.workspaces import get_or_create_workspace
 
     settings = load_settings()
-    if not file.is_file():
-        typer.echo(f"dks-bot: finner ikke filen {file}.", err=True)
-        raise typer.Exit(2)
-
-    def refuse(err: TourplanImportError) -> None:
-        typer.echo(f"Ingenting ble importert. Rett opp dette i {file} og prøv igjen:", err=True)
-        for row in err.errors:
-            typer.echo(f"  {row}", err=True)
-        raise typer.Exit(1)
+    _require_file(file)
 
     try:
         data = load_tourplan(file)
     except TourplanImportError as err:
-        refuse(err)
+        _refuse_import(file, err.errors)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     try:
@@ -353,7 +344,7 @@ def import_tourplan_cmd(
                 grace=timedelta(hours=settings.reminder_grace_hours),
             )
     except TourplanImportError as err:
-        refuse(err)
+        _refuse_import(file, err.errors)
     typer.echo(f"Importert til {team}: {result}")
     if result.prompts.without_target:
         typer.echo(
@@ -442,26 +433,16 @@ def import_contacts_cmd(
     ] = False,
 ) -> None:
     """Import contacts and schools from CSV (`;` or `,`, UTF-8 or Windows-1252); all or nothing."""
-    from typing import NoReturn
-
     from storage.db import make_engine, session_scope, upgrade
     from storage.importers.contacts import ContactImportError, import_contacts, load_contacts
 
     settings = load_settings()
-    if not file.is_file():
-        typer.echo(f"dks-bot: finner ikke filen {file}.", err=True)
-        raise typer.Exit(2)
-
-    def refuse(err: ContactImportError) -> NoReturn:
-        typer.echo(f"Ingenting ble importert. Rett opp dette i {file} og prøv igjen:", err=True)
-        for row in err.errors:
-            typer.echo(f"  {row}", err=True)
-        raise typer.Exit(1)
+    _require_file(file)
 
     try:
         data = load_contacts(file)
     except ContactImportError as err:
-        refuse(err)
+        _refuse_import(file, err.errors)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     try:
@@ -476,7 +457,7 @@ def import_contacts_cmd(
                 dry_run=dry_run,
             )
     except ContactImportError as err:
-        refuse(err)
+        _refuse_import(file, err.errors)
     for line in result.changes:
         typer.echo(f"  {line}")
     verb = "Ville importert" if dry_run else "Importert"
