@@ -35,13 +35,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from slack_bolt import App
+from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import col
 
@@ -50,17 +52,17 @@ from bench.common import (
     SlashTimer,
     Stats,
     bare_bolt_app,
+    bench_apps,
     free_port,
     gunicorn_subprocess,
-    mount,
     populate_national,
     stop_process,
     summarize,
     wait_for_http,
 )
-from bot.app import create_app, make_client
+from bot.app import create_app
 from bot.fakeslack import FakeSlack
-from bot.server import WSGIApp, build_wsgi_app, create_wsgi_app
+from bot.server import WSGIApp
 from bot.settings import Settings
 from storage.calendar import Occurrence, upcoming, upcoming_page
 from storage.db import make_engine, session_scope, upgrade
@@ -81,26 +83,11 @@ def wsgi_app() -> WSGIApp:
 
     BENCH_POSTGRES_URL, when set, adds the bot on PostgreSQL as `bot-pg` and `bot-pg-pbr`.
     """
-    settings = Settings.from_env(dotenv_path=None)
-    secret = settings.slack_signing_secret or ""
-    apps: dict[str, WSGIApp] = {}
 
-    def add_bot(prefix: str, used: Settings) -> None:
-        apps[prefix] = build_wsgi_app(used)
-        engine = make_engine(used.database_url)
-        pbr = create_app(used, engine=engine, process_before_response=True)
-        apps[prefix + "-pbr"] = create_wsgi_app(pbr, engine)
+    def bare(secret: str, client: WebClient, pbr: bool) -> App:
+        return bare_bolt_app(signing_secret=secret, client=client, process_before_response=pbr)
 
-    add_bot("bot", settings)
-    if pg_url := os.environ.get("BENCH_POSTGRES_URL"):
-        add_bot("bot-pg", replace(settings, database_url=pg_url))
-    health_engine = make_engine(settings.database_url)
-    for prefix, pbr in (("bare", False), ("bare-pbr", True)):
-        bare = bare_bolt_app(
-            signing_secret=secret, client=make_client(settings), process_before_response=pbr
-        )
-        apps[prefix] = create_wsgi_app(bare, health_engine)
-    return mount(apps)
+    return bench_apps(bare)
 
 
 # --- Data ----------------------------------------------------------------------------------------

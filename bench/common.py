@@ -573,6 +573,39 @@ def mount(apps: Mapping[str, WSGIApp]) -> WSGIApp:
     return dispatch
 
 
+def bench_apps(bare: Callable[[str, WebClient, bool], App]) -> WSGIApp:
+    """The apps every bench serves side by side, each under its own path prefix.
+
+    `bot` and `bot-pbr` (and `bot-pg`, `bot-pg-pbr` when BENCH_POSTGRES_URL is set) are the real
+    bot; `bare` and `bare-pbr` are what `bare(signing_secret, client, process_before_response)`
+    builds. Settings come from the environment, in the gunicorn worker.
+    """
+    from dataclasses import replace
+
+    from bot.app import create_app, make_client
+    from bot.server import build_wsgi_app, create_wsgi_app
+    from bot.settings import Settings
+    from storage.db import make_engine
+
+    settings = Settings.from_env(dotenv_path=None)
+    apps: dict[str, WSGIApp] = {}
+
+    def add_bot(prefix: str, used: Settings) -> None:
+        apps[prefix] = build_wsgi_app(used)
+        engine = make_engine(used.database_url)
+        pbr = create_app(used, engine=engine, process_before_response=True)
+        apps[prefix + "-pbr"] = create_wsgi_app(pbr, engine, timezone=used.timezone)
+
+    add_bot("bot", settings)
+    if pg_url := os.environ.get("BENCH_POSTGRES_URL"):
+        add_bot("bot-pg", replace(settings, database_url=pg_url))
+    health_engine = make_engine(settings.database_url)
+    for prefix, pbr in (("bare", False), ("bare-pbr", True)):
+        app = bare(settings.slack_signing_secret or "", make_client(settings), pbr)
+        apps[prefix] = create_wsgi_app(app, health_engine)
+    return mount(apps)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

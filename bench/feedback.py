@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import secrets
 import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -38,7 +37,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from slack_bolt import Ack
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
 from sqlalchemy import Engine, func, insert, select, update
 
 from bench.commands import BENCH_TEAM, prepare
@@ -46,13 +46,12 @@ from bench.common import (
     PRODUCTIONS,
     Stats,
     bare_bolt_app,
+    bench_apps,
     gunicorn_subprocess,
-    mount,
     summarize,
 )
-from bot.app import create_app, make_client
 from bot.fakeslack import FakeSlack
-from bot.server import WSGIApp, build_wsgi_app, create_wsgi_app
+from bot.server import WSGIApp
 from bot.settings import Settings
 from bot.signing import interaction_body, signed_headers, slash_command_body
 from handlers.views.feedback import PERFORMANCE_ACTION, PERFORMANCE_BLOCK, feedback_modal
@@ -101,31 +100,18 @@ EXTRA_WORDS = (
 
 
 def wsgi_app() -> WSGIApp:
-    settings = Settings.from_env(dotenv_path=None)
-    secret = settings.slack_signing_secret or ""
-    apps: dict[str, WSGIApp] = {}
+    """The apps under test, each under its own path prefix; settings from the environment."""
 
-    def add_bot(prefix: str, used: Settings) -> None:
-        apps[prefix] = build_wsgi_app(used)
-        engine = make_engine(used.database_url)
-        pbr = create_app(used, engine=engine, process_before_response=True)
-        apps[prefix + "-pbr"] = create_wsgi_app(pbr, engine)
-
-    add_bot("bot", settings)
-    if pg_url := os.environ.get("BENCH_POSTGRES_URL"):
-        add_bot("bot-pg", replace(settings, database_url=pg_url))
-    health_engine = make_engine(settings.database_url)
-    for prefix, pbr in (("bare", False), ("bare-pbr", True)):
-        bare = bare_bolt_app(
-            signing_secret=secret, client=make_client(settings), process_before_response=pbr
-        )
+    def bare(secret: str, client: WebClient, pbr: bool) -> App:
+        app = bare_bolt_app(signing_secret=secret, client=client, process_before_response=pbr)
 
         def options(ack: Ack) -> None:
             ack(options=BARE_OPTIONS)
 
-        bare.options(PERFORMANCE_ACTION)(options)
-        apps[prefix] = create_wsgi_app(bare, health_engine)
-    return mount(apps)
+        app.options(PERFORMANCE_ACTION)(options)
+        return app
+
+    return bench_apps(bare)
 
 
 # --- Data ----------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +46,14 @@ from sqlalchemy import Engine, func, select, text
 from bench.common import (
     REPO,
     Stats,
+    bench_apps,
     gunicorn_subprocess,
-    mount,
     populate_national,
     summarize,
 )
-from bot.app import create_app, make_client
+from bot.app import create_app
 from bot.fakeslack import FakeSlack
-from bot.server import WSGIApp, build_wsgi_app, create_wsgi_app
+from bot.server import WSGIApp
 from bot.settings import Settings
 from bot.signing import event_body, signed_headers
 from storage.db import make_engine, upgrade
@@ -88,26 +88,11 @@ def bare_home_app(*, signing_secret: str, client: WebClient, process_before_resp
 
 def wsgi_app() -> WSGIApp:
     """The apps under test, each under its own path prefix; settings from the environment."""
-    settings = Settings.from_env(dotenv_path=None)
-    secret = settings.slack_signing_secret or ""
-    apps: dict[str, WSGIApp] = {}
 
-    def add_bot(prefix: str, used: Settings) -> None:
-        apps[prefix] = build_wsgi_app(used)
-        engine = make_engine(used.database_url)
-        pbr = create_app(used, engine=engine, process_before_response=True)
-        apps[prefix + "-pbr"] = create_wsgi_app(pbr, engine, timezone=used.timezone)
+    def bare(secret: str, client: WebClient, pbr: bool) -> App:
+        return bare_home_app(signing_secret=secret, client=client, process_before_response=pbr)
 
-    add_bot("bot", settings)
-    if pg_url := os.environ.get("BENCH_POSTGRES_URL"):
-        add_bot("bot-pg", replace(settings, database_url=pg_url))
-    health_engine = make_engine(settings.database_url)
-    for prefix, pbr in (("bare", False), ("bare-pbr", True)):
-        bare = bare_home_app(
-            signing_secret=secret, client=make_client(settings), process_before_response=pbr
-        )
-        apps[prefix] = create_wsgi_app(bare, health_engine)
-    return mount(apps)
+    return bench_apps(bare)
 
 
 # --- Data ----------------------------------------------------------------------------------------
