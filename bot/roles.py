@@ -11,8 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from storage.db import session_scope
-from storage.workspaces import is_listed_coordinator
+from storage.snapshot import SnapshotCache
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +25,19 @@ class RoleChecker:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ttl_seconds: float = 300.0,
+        snapshots: SnapshotCache | None = None,
     ) -> None:
-        self._engine = engine
+        # The listed coordinators are read through the snapshot: a role check runs on every
+        # Home tab and every write, and the snapshot answers it from memory once it is current.
+        self._snapshots = snapshots or SnapshotCache(engine)
         self._clock = clock
         self._ttl = ttl_seconds
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._lock = threading.Lock()
 
     def is_coordinator(self, *, client: WebClient, team_id: str, user_id: str) -> bool:
-        with session_scope(self._engine) as session:
-            if is_listed_coordinator(session=session, team_id=team_id, user_id=user_id):
-                return True
+        if user_id in self._snapshots.get(team_id).settings.coordinators:
+            return True
         return self.is_workspace_admin(client=client, team_id=team_id, user_id=user_id)
 
     def is_workspace_admin(self, *, client: WebClient, team_id: str, user_id: str) -> bool:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.roles import RoleChecker
 from bot.settings import Settings
 from storage.db import session_scope
+from storage.snapshot import SnapshotCache, WorkspaceSnapshot
 
 Clock = Callable[[], datetime]
 
@@ -27,9 +28,15 @@ class Services:
     engine: Engine
     clock: Clock = system_clock
     roles: RoleChecker = field(init=False)
+    snapshots: SnapshotCache = field(init=False)
 
     def __post_init__(self) -> None:
-        self.roles = RoleChecker(self.engine, clock=self.clock)
+        self.snapshots = SnapshotCache(self.engine)
+        self.roles = RoleChecker(self.engine, clock=self.clock, snapshots=self.snapshots)
+
+    def snapshot(self, team_id: str) -> WorkspaceSnapshot:
+        """The workspace's calendar, directory and settings as stored now, from memory."""
+        return self.snapshots.get(team_id)
 
     def now(self) -> datetime:
         """Now, in the bot's time zone."""

@@ -18,7 +18,6 @@ from handlers.views.calendar import (
     parse_more_value,
 )
 from handlers.views.format import escape, truncate
-from storage.calendar import count_items, undated_titles, upcoming_page
 from storage.models import Deadline, Meeting
 
 DEFAULT_DAYS = 90
@@ -50,25 +49,19 @@ def build_reply(
     today = services.today()
     start = today - timedelta(days=spec.overdue_days)
     end = None if show_all else today + timedelta(days=DEFAULT_DAYS)
-    # Only the page shown is loaded: a national workspace has thousands of upcoming rows.
     offset = offset if show_all else 0
-    with services.session() as session:
-        found = upcoming_page(
-            session=session,
-            model=spec.model,
-            team_id=team_id,
-            start=start,
-            end=end,
-            query=query,
-            offset=offset,
-            limit=PAGE_SIZE if show_all else DEFAULT_COUNT,
-        )
-        no_date = undated_titles(session=session, model=spec.model, team_id=team_id, query=query)
-        stored = (
-            count_items(session=session, model=spec.model, team_id=team_id)
-            if not found.total
-            else 1
-        )
+    # From the workspace's in-memory calendar: only the shown page is built.
+    calendar = services.snapshot(team_id).calendar
+    items = calendar.items(spec.model)
+    found = items.upcoming_page(
+        start=start,
+        end=end,
+        query=query,
+        offset=offset,
+        limit=PAGE_SIZE if show_all else DEFAULT_COUNT,
+    )
+    no_date = items.unset_titles(query)
+    stored = items.count
     shown_query = escape(truncate(query, 80))
     command = f"{COMMAND} {spec.subcommand}"
     if show_all:
@@ -106,6 +99,7 @@ def build_reply(
     blocks = occurrence_list(
         heading=heading,
         occurrences=shown,
+        memo=calendar.memo,
         today=today,
         empty_text=empty,
         footer=footer,

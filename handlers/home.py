@@ -34,12 +34,6 @@ from handlers.views.home import (
     fallback_blocks,
     home_view,
 )
-from storage.home import (
-    home_counts,
-    next_home_occurrences,
-    schools_missing_kulturkontakt,
-    undated_home_items,
-)
 
 log = logging.getLogger(__name__)
 
@@ -106,22 +100,19 @@ def build_home(
     limits = limits or HomeLimits()
     now = services.now()
     today = now.date()
+    snapshot = services.snapshot(team_id)
+    calendar, directory = snapshot.calendar, snapshot.directory
+    deadlines, more_deadlines = calendar.deadlines.next_home_occurrences(
+        start=today - timedelta(days=OVERDUE_DAYS), limit=limits.deadlines, done=calendar.done
+    )
+    meetings, more_meetings = calendar.meetings.next_home_occurrences(
+        start=today, limit=limits.meetings, done=calendar.done
+    )
+    undated = calendar.undated_home_items(UNDATED_SHOWN)
+    missing = directory.schools_missing[:SCHOOLS_SHOWN]
+    n_missing = len(directory.schools_missing)
+    counts = snapshot.home_counts()
     with services.session() as session:
-        deadlines, more_deadlines = next_home_occurrences(
-            session=session,
-            kind="deadline",
-            team_id=team_id,
-            start=today - timedelta(days=OVERDUE_DAYS),
-            limit=limits.deadlines,
-        )
-        meetings, more_meetings = next_home_occurrences(
-            session=session, kind="meeting", team_id=team_id, start=today, limit=limits.meetings
-        )
-        undated = undated_home_items(session=session, team_id=team_id, limit=UNDATED_SHOWN)
-        missing, n_missing = schools_missing_kulturkontakt(
-            session=session, team_id=team_id, limit=SCHOOLS_SHOWN
-        )
-        counts = home_counts(session=session, team_id=team_id)
         extra = extra_sections(
             SectionRequest(
                 session=session,

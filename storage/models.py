@@ -45,6 +45,21 @@ class Workspace(SQLModel, table=True):
     uninstalled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
+class DataVersion(SQLModel, table=True):
+    """How often each part of a workspace's data has changed; bumped by database triggers.
+
+    Each web process keeps the workspace's calendar and directory in memory (storage.snapshot)
+    and compares these counters on every request: triggers (migration 0006) catch every
+    writer, the CLI and other processes included, so no code path can forget to bump them.
+    """
+
+    __tablename__ = "data_version"
+    team_id: str = Field(primary_key=True, max_length=32)
+    calendar: int = 0  # deadline, meeting, deadline_done
+    directory: int = 0  # contact, school, municipality
+    settings: int = 0  # workspace, coordinator
+
+
 class Coordinator(SQLModel, table=True):
     """People a coordinator has added (workspace admins and owners are coordinators anyway)."""
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -13,7 +14,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     SectionBlock,
 )
@@ -27,6 +27,7 @@ from handlers.views.format import (
     overdue_distance,
     truncate,
 )
+from handlers.views.frozen import DIVIDER, frozen
 from storage.calendar import Occurrence
 from storage.models import Deadline, Meeting, MeetingForm
 
@@ -139,16 +140,26 @@ def occurrence_list(
     undated_noun: str = "",
     page: Page | None = None,
     more_action: str = "",
+    memo: dict[Hashable, Any] | None = None,
 ) -> list[Block]:
-    blocks: list[Block] = [HeaderBlock(text=truncate(heading, TITLE_LIMIT))]
+    """With a `memo` (a snapshot part's), each block is built and serialised once while the
+    data it shows is unchanged: see handlers.views.frozen."""
+
+    def keep(key: Hashable, build: Callable[[], Block]) -> Block:
+        return frozen(memo, key, build) if memo is not None else build()
+
+    blocks: list[Block] = [
+        keep(("header", heading), lambda: HeaderBlock(text=truncate(heading, TITLE_LIMIT)))
+    ]
     if not occurrences:
         blocks.append(
             SectionBlock(block_id=LIST_BLOCK_ID, text=MarkdownTextObject(text=empty_text))
         )
     for i, occ in enumerate(occurrences):
         if i:
-            blocks.append(DividerBlock())
-        blocks.append(occurrence_block(occ, today))
+            blocks.append(DIVIDER)
+        key = (type(occ.item).__name__, occ.item.id, occ.start, occ.end, occ.expected, today)
+        blocks.append(keep(key, partial(occurrence_block, occ, today)))
     if page is not None and page.has_more:
         remaining = page.total - page.offset - page.size
         blocks.append(
@@ -164,9 +175,18 @@ def occurrence_list(
             )
         )
     if footer:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+        text = footer
+        blocks.append(
+            keep(
+                ("footer", text),
+                lambda: ContextBlock(elements=[MarkdownTextObject(text=text)]),
+            )
+        )
     if undated_titles:
-        blocks.append(undated_block(undated_titles, undated_noun))
+        titles = tuple(undated_titles)
+        blocks.append(
+            keep(("undated", undated_noun, titles), lambda: undated_block(titles, undated_noun))
+        )
     return blocks
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from functools import partial
+from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from handlers.views.format import escape, truncate
+from handlers.views.frozen import DIVIDER, frozen
 from storage.contacts import ContactHit
 
 CONTACTS_BLOCK_ID = "contacts"
@@ -52,8 +55,15 @@ def contact_block(hit: ContactHit) -> SectionBlock:
 
 
 def contact_results(
-    *, query: str, hits: Sequence[ContactHit], total: int, roles: Sequence[str]
+    *,
+    query: str,
+    hits: Sequence[ContactHit],
+    total: int,
+    roles: Sequence[str],
+    memo: dict[Hashable, Any] | None = None,
 ) -> list[Block]:
+    """With a `memo` (the directory snapshot's), each contact's block is built and
+    serialised once while the contact is unchanged: see handlers.views.frozen."""
     shown_query = escape(truncate(query, 80))
     if not hits:
         role_list = ", ".join(escape(r) for r in roles) or "ingen ennå"
@@ -65,8 +75,11 @@ def contact_results(
     blocks: list[Block] = [HeaderBlock(text=truncate(f"Kontakter – «{query}»", 150))]
     for i, hit in enumerate(hits):
         if i:
-            blocks.append(DividerBlock())
-        blocks.append(contact_block(hit))
+            blocks.append(DIVIDER)
+        if memo is None:
+            blocks.append(contact_block(hit))
+        else:
+            blocks.append(frozen(memo, ("contact", hit.contact.id), partial(contact_block, hit)))
     if total > len(hits):
         blocks.append(
             ContextBlock(
