@@ -11,6 +11,9 @@ server (the gthread configuration `dks-bot serve` uses) then serves, side by sid
 - `bare`, `bare-pbr`: a bare Bolt App whose /dks acks fixed text, in Bolt's two modes,
 
 and signed slash commands go to each in turn, one at a time, so all see the same machine.
+The commands: the default lists, searches with few, many and no hits, and `kontakt <skole>`,
+where every request searches for another school's name, so nothing it shows was shown (and
+its blocks remembered) before: the cost of a search nobody has made yet.
 Measured: the time until the user sees the reply, i.e. until the ack body has arrived. The
 fastest bare-Bolt p99 is the floor; the target is bot p99 ≤ 2 × floor. Then the cold start:
 launching `dks-bot serve` until /healthz first answers 200.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import json
 import os
 import pstats
@@ -66,7 +70,7 @@ from bot.server import WSGIApp
 from bot.settings import Settings
 from storage.calendar import Occurrence, upcoming, upcoming_page
 from storage.db import make_engine, session_scope, upgrade
-from storage.models import Contact, Deadline, Meeting, Municipality
+from storage.models import Contact, Deadline, Meeting, Municipality, School
 
 # The measured workspace holds half the country: the worst case a national workspace sees.
 TEAMS = ("T0NASJONAL", "T0VESTLAND", "T0NORDLAND", "T0OSTLANDET")
@@ -113,6 +117,22 @@ def prepare(engine: Engine, label: str) -> None:
     print(f"{label}: populated in {time.perf_counter() - started:.1f} s")
     for team, c in counts.items():
         print(f"  {team}: {c}")
+
+
+# A series whose every request searches for another school: nothing it shows has been shown
+# before, so no remembered block helps (see handlers.views.frozen).
+VARIED = "kontakt <skole>"
+
+
+def school_names(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(col(School.name))
+                .where(col(School.team_id) == BENCH_TEAM)
+                .order_by(col(School.id))
+            ).scalars()
+        )
 
 
 def contact_terms(engine: Engine) -> list[str]:
@@ -231,9 +251,20 @@ def measure(
     requests: int,
     warmup: int,
     secret: str,
+    schools: Sequence[str] = (),
 ) -> tuple[list[Series], list[str]]:
     problems: list[str] = []
     series: list[Series] = []
+    # Each app walks the school list from the start, so all see the same searches; the
+    # warm-up requests use the other end of the list.
+    walks = {app: itertools.cycle(schools) for app in apps}
+    warm = itertools.cycle(reversed(schools))
+
+    def text_of(command: str, app: str, warming: bool = False) -> str:
+        if command != VARIED:
+            return command
+        return f"kontakt {next(warm) if warming else next(walks[app])}"
+
     with httpx.Client(timeout=30) as http:
         timer = SlashTimer(
             signing_secret=secret, http=http, team_id=BENCH_TEAM, response_url=response_url
@@ -242,15 +273,21 @@ def measure(
             found = {app: Series(app, command, []) for app in apps}
             for app in apps:
                 for _ in range(warmup):
-                    _, response = timer.time(f"{url}/{app}/slack/events", command)
+                    _, response = timer.time(
+                        f"{url}/{app}/slack/events", text_of(command, app, warming=True)
+                    )
                     check_reply(app, command, response, problems)
-            first = timer.time(f"{url}/{apps[0]}/slack/events", command)[1]
+            first = timer.time(
+                f"{url}/{apps[0]}/slack/events", text_of(command, apps[0], warming=True)
+            )[1]
             print(f"  /dks {command}: {describe(first)}")
             for i in range(requests):
                 # Rotate the order so no app always follows another.
                 turn = i % len(apps)
                 for app in [*apps[turn:], *apps[:turn]]:
-                    elapsed, response = timer.time(f"{url}/{app}/slack/events", command)
+                    elapsed, response = timer.time(
+                        f"{url}/{app}/slack/events", text_of(command, app)
+                    )
                     check_reply(app, command, response, problems)
                     found[app].samples.append(elapsed)
             series.extend(found.values())
@@ -427,8 +464,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "frist",
                 "frist alle",
                 *(f"kontakt {t}" for t in contact_terms(engine)),
+                VARIED,
                 "møte",
             ]
+            schools = school_names(engine)
             engine.dispose()
             env = {
                 "SLACK_BOT_TOKEN": settings.slack_bot_token or "",
@@ -459,6 +498,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     requests=args.requests,
                     warmup=args.warmup,
                     secret=secret,
+                    schools=schools,
                 )
             print("Load average after:  {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             report(series, apps, commands)

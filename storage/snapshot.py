@@ -99,33 +99,43 @@ class TextIndex:
         """The rows matching every term; None when there are no terms (every row matches)."""
         if not terms:
             return None
-        found: set[int] | None = None
-        # The longest term is usually the rarest: start there, then narrow.
-        for term in sorted(terms, key=len, reverse=True):
-            if found is not None and len(found) < self._FILTER_BELOW:
-                keys = self._keys
+        # Start from the rarest term (fewest rows by its tokens), then test the other terms
+        # on those rows' keys while there are few, or intersect with their rows.
+        postings = sorted(
+            (self._postings_of(term) for term in dict.fromkeys(terms)),
+            key=lambda found: sum(len(rows) for rows in found[1]),
+        )
+        found: set[int] = set()
+        for rows in postings[0][1]:
+            found.update(rows)
+        keys = self._keys
+        for term, lists in postings[1:]:
+            if not found:
+                break
+            if len(found) < self._FILTER_BELOW:
                 found = {row for row in found if term in keys[row]}
             else:
-                matching = self._matching(term)
-                found = matching if found is None else found & matching
-            if not found:
-                return set()
+                matching: set[int] = set()
+                for rows in lists:
+                    matching.update(rows)
+                found &= matching
         return found
 
-    def _matching(self, term: str) -> set[int]:
+    def _postings_of(self, term: str) -> tuple[str, list[list[int]]]:
+        """The row lists of every token that contains `term`."""
         if any(ch.isspace() for ch in term):
-            return {row for row, key in enumerate(self._keys) if term in key}
-        rows: set[int] = set()
+            return term, [[row for row, key in enumerate(self._keys) if term in key]]
+        found: list[list[int]] = []
         vocabulary, starts, postings = self._vocabulary, self._starts, self._postings
         last = len(starts) - 1
         at = vocabulary.find(term)
         while at >= 0:
             token = bisect_right(starts, at) - 1
-            rows.update(postings[token])
+            found.append(postings[token])
             if token == last:
                 break
             at = vocabulary.find(term, starts[token + 1])
-        return rows
+        return term, found
 
 
 def matches(key: str, terms: Sequence[str]) -> bool:

@@ -162,16 +162,20 @@ def occurrence_list(
         blocks.append(keep(key, partial(occurrence_block, occ, today)))
     if page is not None and page.has_more:
         remaining = page.total - page.offset - page.size
+        value = page.more_value()
         blocks.append(
-            ActionsBlock(
-                block_id=MORE_BLOCK_ID,
-                elements=[
-                    ButtonElement(
-                        text=f"Vis flere ({remaining} til)",
-                        action_id=more_action,
-                        value=page.more_value(),
-                    )
-                ],
+            keep(
+                ("more", more_action, remaining, value),
+                lambda: ActionsBlock(
+                    block_id=MORE_BLOCK_ID,
+                    elements=[
+                        ButtonElement(
+                            text=f"Vis flere ({remaining} til)",
+                            action_id=more_action,
+                            value=value,
+                        )
+                    ],
+                ),
             )
         )
     if footer:
