@@ -89,7 +89,6 @@ from handlers.views.modals import (
     schools_modal,
 )
 from storage import audit
-from storage.contacts import search_contacts
 from storage.folding import fold
 from storage.items import (
     ItemInUse,
@@ -671,10 +670,8 @@ def register(app: App) -> None:
     def contact_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         team_id, _ = ids_of(body, context)
         query = str(body.get("value") or "").strip()[:100]
-        with context["services"].session() as session:
-            hits, _ = search_contacts(
-                session=session, team_id=team_id, query=query, limit=OPTIONS_LIMIT
-            )
+        # From the in-memory directory: a type-ahead runs on every keystroke.
+        hits, _ = context["services"].snapshot(team_id).directory.search(query, OPTIONS_LIMIT)
         options = []
         for hit in hits:
             c = hit.contact

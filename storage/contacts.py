@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import aliased
@@ -18,9 +18,41 @@ from storage.models import Contact, Municipality, School
 _MAX_ID_LIST = 1_000
 
 
+class ContactFields(Protocol):
+    """What a search result shows of a contact: a Contact row, or the plain row the in-memory
+    directory (storage.snapshot) keeps, which loads far quicker than ORM objects."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def organisation(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def purpose(self) -> str | None: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def historical(self) -> bool: ...
+    @property
+    def slack_user_id(self) -> str | None: ...
+    @property
+    def school_id(self) -> int | None: ...
+    @property
+    def municipality_id(self) -> int | None: ...
+    @property
+    def search_key(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class ContactHit:
-    contact: Contact
+    contact: ContactFields
     school: str | None
     municipality: str | None
 

@@ -418,7 +418,10 @@ def load_directory(session: Session, team_id: str) -> DirectoryPart:
     )
     schools = session.exec(select(School).where(col(School.team_id) == team_id)).all()
     school_by_id = {s.id: s for s in schools}
-    contacts = session.exec(select(Contact).where(col(Contact.team_id) == team_id)).all()
+    # Plain rows, not ORM objects: they load several times faster, and nothing writes them.
+    contacts = session.execute(
+        sa_select(*Contact.__table__.columns).where(col(Contact.team_id) == team_id)  # type: ignore[attr-defined]
+    ).all()
     hits = []
     covered: set[int] = set()
     for contact in contacts:
