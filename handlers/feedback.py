@@ -40,7 +40,7 @@ from handlers.views.feedback import (
     feedback_modal,
     notice_view,
     parse_performance_value,
-    performance_options,
+    performance_options_json,
     plain_section,
     prompt_blocks,
     read_form,
@@ -72,10 +72,11 @@ from storage.feedback_export import export_filename, export_rows, render
 from storage.folding import fold
 from storage.models_outbox import OutboxMessage
 from storage.tourplan import (
+    MAX_SUGGESTIONS,
     feedback_target,
     find_productions,
     get_performance,
-    suggest_performances,
+    performance_index,
 )
 
 # Validation plus storing must be done and acked well inside Slack's 3 seconds.
@@ -187,19 +188,25 @@ def open_from_button(
 
 
 def suggest(ack: Ack, body: dict[str, Any], context: BoltContext, logger: logging.Logger) -> None:
-    """block_suggestion: the options travel in the ack, so this must be quick."""
+    """block_suggestion: the options travel in the ack, so this must be quick.
+
+    No Session: the index's freshness check is one read on a pooled connection, and the
+    index is only rebuilt (with its own session) when the tour plan changed.
+    """
     services: Services = context["services"]
     query = str(body.get("value") or "")[:100]
     try:
-        with services.session() as session:
-            choices = suggest_performances(
-                session=session, team_id=_team(body, context), query=query, now=services.clock()
-            )
+        index = performance_index(services.engine, _team(body, context))
     except SQLAlchemyError:
         # An empty list lets the user type again; an unanswered request shows Slack's error.
         logger.exception("the performance type-ahead failed")
-        choices = []
-    ack(options=performance_options(choices, services.settings.timezone))
+        ack(options=[])
+        return
+    rows = index.search(query, services.clock(), MAX_SUGGESTIONS)
+    # The body is JSON made from options serialised once per index version; Bolt sends a
+    # text ack as the body itself, as application/json when it starts with «{» (and Socket
+    # Mode parses it back): the same JSON that ack(options=[...]) would send.
+    ack(performance_options_json(index, rows, services.settings.timezone))
 
 
 # --- submitting --------------------------------------------------------------------------------
@@ -525,8 +532,10 @@ SUBCOMMANDS = [
 
 
 def register(app: App) -> None:
-    app.action(OPEN_ACTION_PATTERN)(open_from_button)
+    # Bolt tries listeners in order, each match costing some microseconds: the type-ahead,
+    # asked on every keystroke, goes first.
     app.options(PERFORMANCE_ACTION)(suggest)
+    app.action(OPEN_ACTION_PATTERN)(open_from_button)
     app.view(FEEDBACK_CALLBACK_ID)(submit)
     app.action(EXPORT_CSV_ACTION)(export_to_dm)
     app.action(EXPORT_XLSX_ACTION)(export_to_dm)

@@ -1,10 +1,11 @@
 """Tour plan queries: performances, the type-ahead over them, and who gets the prompt.
 
 The type-ahead («produksjon – skole – dato», newest first) answers inside the ack of a
-`block_suggestion`, so it has to be fast with tens of thousands of performances. A LIKE
-'%term%' scan cannot use an index, so each process keeps a per-workspace index in memory:
-the folded search keys, newest first, joined into one string that `str.find` scans at C speed.
-A one-row lookup of `TourplanState.version` per request tells a process when its copy is stale.
+`block_suggestion`, on every keystroke, so it has to be fast with tens of thousands of
+performances. A LIKE '%term%' scan cannot use an index, so each process keeps a per-workspace
+PerformanceIndex in memory (word → rows, and bitsets for common words). A one-row read of
+`TourplanState.version` per request, on a pooled DBAPI connection, tells a process when its
+copy is stale: every change to performances goes through the importer, which bumps it.
 """
 
 from __future__ import annotations
@@ -12,17 +13,21 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from functools import lru_cache, reduce
+from itertools import accumulate
+from operator import and_
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, String, bindparam, func
 from sqlalchemy import select as sa_select
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from storage.folding import fold, like_pattern
@@ -67,12 +72,61 @@ def search_words(text: str) -> str:
 # --- Versions ----------------------------------------------------------------------------------
 
 
+_VERSION = sa_select(col(TourplanState.version)).where(
+    col(TourplanState.team_id) == bindparam("team_id", type_=String)
+)
+
+
 def tourplan_version(*, session: Session, team_id: str) -> int:
-    # A Core query on the session's connection: asked on every type-ahead keystroke, and the
-    # ORM's identity-map machinery would cost more than the query.
-    stmt = sa_select(col(TourplanState.version)).where(col(TourplanState.team_id) == team_id)
-    found = session.connection().execute(stmt).scalar()
+    """The workspace's tour plan version as `session` sees it (its own writes included)."""
+    found = session.connection().execute(_VERSION, {"team_id": team_id}).scalar()
     return int(found) if found is not None else 0
+
+
+@lru_cache(maxsize=8)
+def _version_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The version query in the driver's own SQL, and the order of its parameters when the
+    driver takes them by position (SQLite's «?»)."""
+    compiled = _VERSION.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return str(compiled), order
+
+
+def read_tourplan_version(engine: Engine, team_id: str) -> int:
+    """The workspace's tour plan version, read on a pooled DBAPI connection.
+
+    Asked on every type-ahead keystroke: a Session, or even a Core Connection, costs several
+    times the query itself (SQLAlchemy bookkeeping, and on PostgreSQL a BEGIN and a ROLLBACK
+    round trip besides the query). Driver errors come out as SQLAlchemy's DBAPIError, as
+    from any other query.
+    """
+    sql, order = _version_sql(engine.dialect)
+    params: Any = tuple(team_id for _ in order) if order is not None else {"team_id": team_id}
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    connection = engine.raw_connection()
+    try:
+        driver: Any = connection.driver_connection
+        # PostgreSQL drivers open a transaction for a SELECT unless told not to; the pool's
+        # rollback on return is then one more round trip. SQLite's connections already
+        # autocommit here (storage.db turns pysqlite's own transactions off).
+        autocommit = engine.dialect.name == "postgresql" and hasattr(driver, "autocommit")
+        if autocommit:
+            driver.autocommit = True
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            if autocommit:
+                driver.autocommit = False
+    except dbapi_error as err:
+        raise DBAPIError.instance(sql, params, err, dbapi_error) from err
+    finally:
+        connection.close()
+    return int(row[0]) if row is not None else 0
 
 
 def bump_tourplan_version(*, session: Session, team_id: str, now: datetime) -> int:
@@ -265,27 +319,65 @@ class Choice:
     needs_time: bool
 
 
-class _TeamIndex:
-    """One workspace's started-or-not performances, newest first, ready to search.
+IndexRow = tuple[int, datetime, str, str, str, int, int]
+# Where a byte of a bitset has its set bits, for each of the 256 byte values.
+_BITS_OF_BYTE = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+_NONZERO_BYTE = re.compile(rb"[^\x00]")
 
-    Held as parallel lists of plain values (str, int, float, datetime) and tuples of ints,
-    which the garbage collector does not track: 50,000 rows add no GC pauses to requests.
 
-    A query's words match at the start of a word of a performance's search key. Words that
-    few rows contain are looked up in an inverted index (word → row numbers) and intersected,
-    rarest first; words that many rows contain («a», «skole») are checked on those rows, or,
-    when every word is that common, found by scanning all keys joined into one string with
-    `str.find` (C speed), newest first, stopping at the limit.
+def _bitset(rows: Sequence[int], size: int) -> int:
+    """Row numbers as one int, bit r for row r: ANDing two 50,000-bit ints takes a microsecond."""
+    if len(rows) < 1_000:
+        packed = bytearray((size + 7) // 8)
+        for row in rows:
+            packed[row >> 3] |= 1 << (row & 7)
+        return int.from_bytes(packed, "little")
+    # Many rows: one byte per bit is quicker to fill, and int() reads base 2 at C speed.
+    digits = bytearray(b"0") * size
+    top = size - 1
+    for row in rows:
+        digits[top - row] = 49  # «1»
+    return int(digits, 2)
+
+
+class PerformanceIndex:
+    """One workspace's performances (cancelled ones left out), newest first, ready to search.
+
+    A query's words match at the start of a word of a performance's search key. The key's
+    words are indexed (word → row numbers, rows newest first). A query is answered in one
+    of two ways, both in C-speed steps rather than a Python loop over many rows:
+
+    - its rarest word is in at most DRIVE rows: those rows, newest first, filtered by the
+      bitsets of the other words where they are at hand, else by a substring test;
+    - every word is common: each word's rows as a bitset (an int, bit r = row r), ANDed,
+      and the first set bits from the first started performance on are the answer.
+
+    A word's bitset is ready for every word in DENSE or more rows, and for every prefix that
+    would be slow to assemble at query time (one letter, «2026-1»); any other prefix of a
+    common word is assembled from those and a few small row lists in well under 0.1 ms.
+
+    Held in a few lists of values the garbage collector does not track (str, int, float,
+    datetime, tuples of ints) and ints: 50,000 rows add next to nothing to a collection.
+    Options rendered for the type-ahead are kept per row (`rendered`), so they live exactly
+    as long as this version of the index.
     """
 
-    # A word in more rows than this is checked on the candidates rather than intersected.
-    BROAD = 8_000
-    # A prefix that starts this many distinct words is broad whatever their rows.
-    BROAD_WORDS = 500
+    # A word in at least this many rows gets its bitset when the index is built.
+    DENSE = 256
+    # A query whose rarest word is in at most this many rows checks those rows one by one.
+    DRIVE = 1024
+    # A prefix spanning several words gets a ready bitset when assembling one at query time
+    # would cost more than this many microseconds: about one per ready bitset ORed in, and
+    # ROW_COST per row of a rarer word set bit by bit.
+    ASSEMBLY_BUDGET = 25.0
+    ROW_COST = 0.1
+    # Distinct renderings kept (one per time zone in practice).
+    RENDER_KEYS = 8
 
-    def __init__(self, version: int, rows: list[tuple[int, datetime, str, str, str, int, int]]):
+    def __init__(self, version: int, rows: Sequence[IndexRow]) -> None:
         # rows: (id, starts_at, search_key, title, school, production_id, school_id), newest first
         self.version = version
+        self.size = len(rows)
         self.ids = [r[0] for r in rows]
         self.starts = [as_utc(r[1]) for r in rows]
         self.neg_starts = [-s.timestamp() for s in self.starts]
@@ -303,12 +395,78 @@ class _TeamIndex:
                 postings.setdefault(word, []).append(row)
         self.vocabulary = sorted(postings)
         self.postings = [tuple(postings[w]) for w in self.vocabulary]
-        self.offsets: list[int] = []
-        position = 0
-        for key in self.keys:
-            self.offsets.append(position)
-            position += len(key) + 1
-        self.blob = "\n".join(self.keys)
+        self._nbytes = (self.size + 7) // 8
+        # Running totals over the vocabulary: any prefix's row count in O(1).
+        self._rows_before = [0, *accumulate(len(p) for p in self.postings)]
+        self._word_bits = {
+            i: _bitset(p, self.size) for i, p in enumerate(self.postings) if len(p) >= self.DENSE
+        }
+        self._ready_from: dict[int, tuple[int, int]] = {}
+        self._prefix_bits = self._ready_prefixes()
+        self._rendered: dict[Hashable, list[str | None]] = {}
+
+    def _ready_prefixes(self) -> dict[str, int]:
+        dense_before = [0, *accumulate(i in self._word_bits for i in range(len(self.vocabulary)))]
+        sparse_before = [
+            0,
+            *accumulate(0 if i in self._word_bits else len(p) for i, p in enumerate(self.postings)),
+        ]
+        wanted: list[tuple[str, int, int]] = []
+        previous = ""
+        for low, word in enumerate(self.vocabulary):
+            # Prefixes shared with the previous word were looked at with it.
+            shared = 0
+            for a, b in zip(previous, word, strict=False):
+                if a != b:
+                    break
+                shared += 1
+            previous = word
+            for length in range(shared + 1, len(word) + 1):
+                prefix = word[:length]
+                high = self._prefix_end(prefix, low)
+                rows = self._rows_before[high] - self._rows_before[low]
+                if high - low < 2 or rows <= self.DRIVE:
+                    break  # longer prefixes of this word span fewer words and rows still
+                dense = dense_before[high] - dense_before[low]
+                sparse = sparse_before[high] - sparse_before[low]
+                if dense + sparse * self.ROW_COST > self.ASSEMBLY_BUDGET:
+                    wanted.append((prefix, low, high))
+        # Longest first: a prefix is then mostly the OR of longer ones made before it.
+        ready: dict[str, int] = {}
+        for prefix, low, high in sorted(wanted, key=lambda w: -len(w[0])):
+            bits = self._assemble(low, high)
+            ready[prefix] = bits
+            # The widest ready prefix starting at each word (shorter ones come later).
+            self._ready_from[low] = (high, bits)
+        return ready
+
+    def _prefix_end(self, prefix: str, low: int = 0) -> int:
+        return bisect_left(self.vocabulary, prefix[:-1] + chr(ord(prefix[-1]) + 1), low)
+
+    def _assemble(self, low: int, high: int) -> int:
+        """The rows of words `low` to `high` as a bitset, from ready ones where possible."""
+        bits = 0
+        sparse: list[int] = []
+        at = low
+        while at < high:
+            ready = self._ready_from.get(at)
+            if ready is not None and ready[0] <= high:
+                bits |= ready[1]
+                at = ready[0]
+                continue
+            found = self._word_bits.get(at)
+            if found is None:
+                sparse.extend(self.postings[at])
+            else:
+                bits |= found
+            at += 1
+        return bits | _bitset(sparse, self.size) if sparse else bits
+
+    def _ready_bits(self, term: str, low: int, high: int) -> int | None:
+        found = self._prefix_bits.get(term)
+        if found is None and high - low == 1:
+            found = self._word_bits.get(low)
+        return found
 
     def choice(self, row: int) -> Choice:
         return Choice(
@@ -316,98 +474,129 @@ class _TeamIndex:
             self.needs_time[row],
         )  # fmt: skip
 
-    def _prefix_range(self, term: str) -> tuple[int, int]:
-        low = bisect_left(self.vocabulary, term)
-        high = bisect_left(self.vocabulary, term[:-1] + chr(ord(term[-1]) + 1))
-        return low, high
-
-    def search(self, terms: list[str], now: datetime, limit: int) -> list[Choice]:
-        first = bisect_left(self.neg_starts, -now.timestamp())
-        if first >= len(self.ids):
+    def search(self, query: str, now: datetime, limit: int = MAX_SUGGESTIONS) -> list[int]:
+        """Rows of performances started by `now` matching every word of `query`, newest
+        first, at most `limit`."""
+        first = bisect_left(self.neg_starts, -as_utc(now).timestamp())
+        if limit <= 0 or first >= self.size:
             return []
+        terms = set(search_words(query).split())
         if not terms:
-            return [self.choice(row) for row in range(first, min(first + limit, len(self.ids)))]
-        narrow: list[tuple[int, int, int]] = []
-        broad: list[str] = []
-        for term in set(terms):
-            low, high = self._prefix_range(term)
-            if low == high:
+            return list(range(first, min(first + limit, self.size)))
+        spans: list[tuple[int, str, int, int]] = []
+        for term in terms:
+            low = bisect_left(self.vocabulary, term)
+            high = self._prefix_end(term, low)
+            rows = self._rows_before[high] - self._rows_before[low]
+            if rows == 0:
                 return []  # no performance has a word starting like this
-            if high - low > self.BROAD_WORDS:
-                broad.append(term)
-                continue
-            size = sum(len(p) for p in self.postings[low:high])
-            if size > self.BROAD:
-                broad.append(term)
-            else:
-                narrow.append((size, low, high))
-        if not narrow:
-            return self._scan(broad, first, limit)
-        # The rarest word drives: its rows, newest first, checked for every other word.
-        narrow.sort()
-        _, low, high = narrow[0]
+            spans.append((rows, term, low, high))
+        spans.sort()
+        rows, _, low, high = spans[0]
+        if rows <= self.DRIVE:
+            return self._filter(self._rows_from(low, high, first), spans[1:], limit)
+        both = -1  # every bit set: ANDing starts from it
+        for _, term, low, high in spans:
+            ready = self._ready_bits(term, low, high)
+            both &= self._assemble(low, high) if ready is None else ready
+            if not both:
+                return []
+        return self._set_bits(both, first, limit)
+
+    def _rows_from(self, low: int, high: int, first: int) -> Sequence[int]:
         if high - low == 1:
-            rows: Iterable[int] = self.postings[low][bisect_left(self.postings[low], first) :]
-        else:
-            rows = sorted(r for r in set().union(*self.postings[low:high]) if r >= first)
-        driver = self.vocabulary[low] if high - low == 1 else None
-        # Rarer words first, so most rows fail on the first check.
-        sizes = {self.vocabulary[lo]: size for size, lo, hi in narrow if hi - lo == 1}
-        ordered = sorted(set(terms), key=lambda t: sizes.get(t, len(self.ids)))
-        checks = [" " + t for t in ordered if driver is None or t != driver]
+            posting = self.postings[low]
+            return posting[bisect_left(posting, first) :]
+        merged = sorted(set().union(*self.postings[low:high]))
+        return merged[bisect_left(merged, first) :]
+
+    def _filter(
+        self, candidates: Sequence[int], others: list[tuple[int, str, int, int]], limit: int
+    ) -> list[int]:
+        checks: list[str] = []
+        masks: list[int] = []
+        # For a handful of rows a substring test beats turning a bitset into bytes.
+        use_masks = len(candidates) > 16
+        for _, term, low, high in others:
+            ready = self._ready_bits(term, low, high) if use_masks else None
+            if ready is None:
+                checks.append(" " + term)
+            else:
+                masks.append(ready)
+        if masks:
+            data = reduce(and_, masks).to_bytes(self._nbytes, "little")
+            candidates = [r for r in candidates if data[r >> 3] >> (r & 7) & 1]
+        if not checks:
+            return list(candidates[:limit])
         keys = self.keys
-        found: list[Choice] = []
-        for row in rows:
+        found: list[int] = []
+        for row in candidates:
             key = keys[row]
             if all(c in key for c in checks):
-                found.append(self.choice(row))
+                found.append(row)
                 if len(found) >= limit:
                     break
         return found
 
-    def _scan(self, terms: list[str], first: int, limit: int) -> list[Choice]:
-        """Every term is common: walk the keys newest first and stop at the limit."""
-        ordered = sorted((" " + t for t in terms), key=len, reverse=True)
-        lead, rest = ordered[0], ordered[1:]
-        found: list[Choice] = []
-        position = self.offsets[first]
-        blob, offsets, keys = self.blob, self.offsets, self.keys
-        while len(found) < limit:
-            hit = blob.find(lead, position)
-            if hit < 0:
-                break
-            row = bisect_right(offsets, hit) - 1
-            key = keys[row]
-            if all(t in key for t in rest):
-                found.append(self.choice(row))
-            position = offsets[row] + len(key) + 1
+    def _set_bits(self, bits: int, first: int, limit: int) -> list[int]:
+        data = bits.to_bytes(self._nbytes, "little")
+        found: list[int] = []
+        for match in _NONZERO_BYTE.finditer(data, first >> 3):
+            at = match.start()
+            base = at << 3
+            for bit in _BITS_OF_BYTE[data[at]]:
+                if base + bit >= first:
+                    found.append(base + bit)
+                    if len(found) >= limit:
+                        return found
         return found
+
+    def rendered(
+        self, rows: Sequence[int], key: Hashable, render: Callable[[Choice], str]
+    ) -> list[str]:
+        """`render(choice)` of each row, made once per row, `key` and version of the index."""
+        memo = self._rendered.get(key)
+        if memo is None:
+            if len(self._rendered) >= self.RENDER_KEYS:
+                self._rendered.clear()
+            memo = self._rendered.setdefault(key, [None] * self.size)
+        out: list[str] = []
+        for row in rows:
+            text = memo[row]
+            if text is None:
+                # Another thread may render the same row at the same moment; both agree.
+                text = memo[row] = render(self.choice(row))
+            out.append(text)
+        return out
 
 
 class _IndexCache:
+    """The current PerformanceIndex of each workspace, per engine."""
+
     def __init__(self) -> None:
-        self._by_engine: weakref.WeakKeyDictionary[Engine, dict[str, _TeamIndex]] = (
+        self._by_engine: weakref.WeakKeyDictionary[Engine, dict[str, PerformanceIndex]] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
         self._build_locks: dict[tuple[int, str], threading.Lock] = {}
 
-    def get(self, session: Session, team_id: str) -> _TeamIndex:
-        version = tourplan_version(session=session, team_id=team_id)
-        bind = session.get_bind()
-        engine = bind if isinstance(bind, Engine) else bind.engine
+    def get(
+        self, engine: Engine, team_id: str, version: int, load: Callable[[], Sequence[IndexRow]]
+    ) -> PerformanceIndex:
         with self._lock:
             teams = self._by_engine.setdefault(engine, {})
             index = teams.get(team_id)
-            build_lock = self._build_locks.setdefault((id(engine), team_id), threading.Lock())
         if index is not None and index.version == version:
             return index
+        with self._lock:
+            build_lock = self._build_locks.setdefault((id(engine), team_id), threading.Lock())
         with build_lock:
+            # Another thread may have built it while this one waited.
             with self._lock:
                 index = teams.get(team_id)
             if index is not None and index.version == version:
                 return index
-            index = _TeamIndex(version, _index_rows(session, team_id))
+            index = PerformanceIndex(version, load())
             with self._lock:
                 teams[team_id] = index
             return index
@@ -416,10 +605,8 @@ class _IndexCache:
 _CACHE = _IndexCache()
 
 
-def _index_rows(
-    session: Session, team_id: str
-) -> list[tuple[int, datetime, str, str, str, int, int]]:
-    stmt = (
+def _index_query(team_id: str) -> Any:
+    return (
         sa_select(
             col(Performance.id),
             col(Performance.starts_at),
@@ -434,12 +621,38 @@ def _index_rows(
         .where(col(Performance.team_id) == team_id, col(Performance.cancelled).is_(False))
         .order_by(col(Performance.starts_at).desc(), col(Performance.id).desc())
     )
-    return [tuple(r) for r in session.execute(stmt)]
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def performance_index(engine: Engine, team_id: str) -> PerformanceIndex:
+    """The workspace's type-ahead index as the database holds it now.
+
+    Costs one primary-key read (see read_tourplan_version) while the index is current; the
+    version is read before the rows, so an index is never older than the version it is filed
+    under (at worst it is built once more than needed).
+    """
+    version = read_tourplan_version(engine, team_id)
+
+    def load() -> list[IndexRow]:
+        with Session(engine) as session:
+            return [tuple(r) for r in session.execute(_index_query(team_id))]
+
+    return _CACHE.get(engine, team_id, version, load)
 
 
 def suggest_performances(
     *, session: Session, team_id: str, query: str, now: datetime, limit: int = MAX_SUGGESTIONS
 ) -> list[Choice]:
-    """Performances that have started, newest first, matching every word of `query`."""
-    index = _CACHE.get(session, team_id)
-    return index.search(search_words(query).split(), as_utc(now), min(limit, MAX_SUGGESTIONS))
+    """Performances that have started, newest first, matching every word of `query`, as
+    `session` sees them."""
+    version = tourplan_version(session=session, team_id=team_id)
+
+    def load() -> list[IndexRow]:
+        return [tuple(r) for r in session.execute(_index_query(team_id))]
+
+    index = _CACHE.get(_engine_of(session), team_id, version, load)
+    return [index.choice(row) for row in index.search(query, now, min(limit, MAX_SUGGESTIONS))]

@@ -342,11 +342,11 @@ def test_workspace_is_untouched_by_import(engine):
 
 
 def test_the_index_finds_exactly_what_a_plain_scan_finds(monkeypatch):
-    """Random keys and queries: the inverted index (rare words), the candidate checks (common
-    words) and the joined-string scan (only common words) all agree with brute force."""
+    """Random keys and queries: rare words driving (with bitset or substring checks), common
+    words ANDed as bitsets (ready, or assembled at query time) all agree with brute force."""
     import random
 
-    from storage.tourplan import _TeamIndex, search_words
+    from storage.tourplan import PerformanceIndex, search_words
 
     rng = random.Random(7)
     words = ["jazz", "joik", "ås", "asker", "skole", "skule", "dans", "24.11.2026", "a", "b"]
@@ -357,18 +357,68 @@ def test_the_index_finds_exactly_what_a_plain_scan_finds(monkeypatch):
         text = " ".join(rng.choice(words) for _ in range(rng.randrange(1, 6)))
         starts = base - timedelta(hours=i)
         rows.append((i + 1, starts, " " + search_words(text), f"T{i}", "S", i % 7, i % 5))
-    monkeypatch.setattr(_TeamIndex, "BROAD", 60)  # make «common» reachable with 600 rows
-    monkeypatch.setattr(_TeamIndex, "BROAD_WORDS", 8)
-    index = _TeamIndex(1, rows)
+    # Limits scaled to 600 rows, so that every path is taken.
+    monkeypatch.setattr(PerformanceIndex, "DENSE", 40)
+    monkeypatch.setattr(PerformanceIndex, "DRIVE", 60)
+    monkeypatch.setattr(PerformanceIndex, "ASSEMBLY_BUDGET", 3.0)
+    index = PerformanceIndex(1, rows)
+    assert index._prefix_bits and index._word_bits
     now = base - timedelta(hours=50)
-    for _ in range(300):
-        common = ["a", "o", "ord1", "sk", "skole"]  # broad with these limits
-        pool = [*words, "ingen"] if rng.random() < 0.5 else common
-        query = " ".join(rng.choice(pool) for _ in range(rng.randrange(1, 4)))
+    common = ["a", "o", "ord1", "sk", "skole", "s", "2", "24.11"]
+    for _ in range(600):
+        pool = [*words, "ingen", "or", "ord2"] if rng.random() < 0.5 else common
+        query = " ".join(rng.choice(pool) for _ in range(rng.randrange(0, 4)))
+        limit = rng.choice((1, 25, 100))
         terms = search_words(query).split()
-        got = [c.performance_id for c in index.search(terms, now, 25)]
-        expected = [r[0] for r in rows if r[1] <= now and all(f" {t}" in r[2] for t in terms)][:25]
-        assert got == expected, query
+        got = [index.ids[row] for row in index.search(query, now, limit)]
+        expected = [r[0] for r in rows if r[1] <= now and all(f" {t}" in r[2] for t in terms)]
+        assert got == expected[:limit], query
+
+
+def test_type_ahead_renders_each_option_once_per_index_version(engine):
+    from storage.tourplan import performance_index
+
+    run_import(engine)
+    index = performance_index(engine, TEAM)
+    assert performance_index(engine, TEAM) is index  # unchanged tour plan: the same index
+    rows = index.search("", NOW)
+    calls: list[int] = []
+
+    def render(choice):  # type: ignore[no-untyped-def]
+        calls.append(choice.performance_id)
+        return f"<{choice.performance_id}>"
+
+    first = index.rendered(rows, "key", render)
+    assert index.rendered(rows, "key", render) == first == [f"<{index.ids[r]}>" for r in rows]
+    assert len(calls) == len(rows)
+    run_import(
+        engine, (HEADER + "\nE1;Ny jazz;musikk;Ås skole;Ås;23.11.2026;09:00;10:00\n").encode()
+    )
+    fresh = performance_index(engine, TEAM)
+    assert fresh is not index and fresh.version > index.version
+    assert [fresh.titles[r] for r in fresh.search("ny jazz", NOW)] == ["Ny jazz"]
+
+
+def test_the_version_read_on_a_raw_connection_agrees_and_leaves_no_trace(engine):
+    from storage.tourplan import read_tourplan_version, tourplan_version
+
+    assert read_tourplan_version(engine, TEAM) == 0
+    run_import(engine)
+    with session_scope(engine) as session:
+        expected = tourplan_version(session=session, team_id=TEAM)
+    assert expected > 0 and read_tourplan_version(engine, TEAM) == expected
+    assert read_tourplan_version(engine, "T0OTHER") == 0
+    # The pooled connection goes back as it came: not in autocommit on PostgreSQL, where
+    # every other query expects a transaction.
+    connection = engine.raw_connection()
+    try:
+        assert getattr(connection.driver_connection, "autocommit", False) is False
+    finally:
+        connection.close()
+    with session_scope(engine, write=True) as session:
+        session.add(Workspace(team_id="T0WRITE"))
+    with session_scope(engine) as session:
+        assert session.get(Workspace, "T0WRITE") is not None
 
 
 def test_the_migration_matches_the_models(engine):

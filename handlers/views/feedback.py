@@ -47,7 +47,7 @@ from storage.feedback import (
     Totals,
 )
 from storage.models_feedback import FeedbackAnswer, PupilHosts
-from storage.tourplan import Choice, PerformanceInfo
+from storage.tourplan import Choice, PerformanceIndex, PerformanceInfo
 
 # --- ids ---------------------------------------------------------------------------------------
 
@@ -123,16 +123,11 @@ def percent(value: float) -> str:
 def option_label(choice: Choice, tz: ZoneInfo) -> str:
     """«produksjon – skole – dato» within Slack's 75 characters; the time when a school had
     the same production twice that day."""
-    return _label(choice.title, choice.school, choice.starts_at, choice.needs_time, tz)
-
-
-@lru_cache(maxsize=100_000)
-def _label(title: str, school: str, starts_at: datetime, needs_time: bool, tz: ZoneInfo) -> str:
-    # Cached: every keystroke in the type-ahead labels up to 100 options.
-    local = starts_at.astimezone(tz)
+    local = choice.starts_at.astimezone(tz)
     when = _day(local.date())
-    if needs_time:
+    if choice.needs_time:
         when += f" kl. {klokkeslett(local)}"
+    title, school = choice.title, choice.school
     room = OPTION_TEXT_LIMIT - len(when) - 6
     if len(title) + len(school) > room:
         school = truncate(school, max(room - len(title), min(len(school), 24)))
@@ -148,19 +143,27 @@ def parse_performance_value(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def performance_options(choices: Sequence[Choice], tz: ZoneInfo) -> list[dict[str, Any]]:
-    """The `options` of a block_suggestion ack.
+def option_dict(choice: Choice, tz: ZoneInfo) -> dict[str, Any]:
+    """What `Option(...).to_dict()` gives for a type-ahead choice (the tests compare them)."""
+    return {
+        "text": {"type": "plain_text", "text": option_label(choice, tz), "emoji": True},
+        "value": performance_value(choice.performance_id),
+    }
 
-    Plain dicts in exactly the shape `Option(...).to_dict()` gives: this runs inside the ack
-    of every keystroke, and building 100 model objects would cost more than the search.
+
+def performance_options_json(index: PerformanceIndex, rows: Sequence[int], tz: ZoneInfo) -> str:
+    """The JSON body of a block_suggestion ack: `{"options": [...]}` for `rows` of `index`.
+
+    This runs on every keystroke. Each option is rendered and serialised once per row and
+    version of the index (kept by the index), so an answer only joins ready strings: building
+    and serialising 100 options anew each time cost more than finding them.
     """
-    return [
-        {
-            "text": {"type": "plain_text", "text": option_label(c, tz), "emoji": True},
-            "value": performance_value(c.performance_id),
-        }
-        for c in choices
-    ]
+    parts = index.rendered(
+        rows,
+        ("option", tz),
+        lambda c: json.dumps(option_dict(c, tz), ensure_ascii=False, separators=(",", ":")),
+    )
+    return '{"options":[' + ",".join(parts) + "]}"
 
 
 def performance_option(performance: PerformanceInfo, tz: ZoneInfo) -> Option:
