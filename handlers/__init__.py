@@ -34,5 +34,9 @@ def register_all(app: App) -> None:
     ]
     subcommands = [sub for feature in features for sub in feature.SUBCOMMANDS]
     router.register(app, subcommands)
-    for feature in features:
+    # Bolt tries listeners in the order they were added, building each one's arguments: the
+    # requests that come on every keystroke or tab switch (feedback's type-ahead, the Home
+    # tab) go first. The help text keeps the order of `features`.
+    busiest_first = [feedback, home, *(f for f in features if f not in (feedback, home))]
+    for feature in busiest_first:
         feature.register(app)
