@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Dialect, Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -110,6 +114,52 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         heads = MigrationContext.configure(conn).get_current_heads()
     return ",".join(sorted(heads)) or None
+
+
+@lru_cache(maxsize=32)
+def _driver_sql(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """`statement` in the driver's own SQL, and the order of its parameters when the driver
+    takes them by position (SQLite's «?»)."""
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return str(compiled), order
+
+
+def read_one(engine: Engine, statement: ClauseElement, params: dict[str, Any]) -> Any | None:
+    """The first row of a one-statement read, on a pooled DBAPI connection.
+
+    For reads asked on every request (data versions): a Session, or even a Core Connection,
+    costs several times the query itself (SQLAlchemy bookkeeping, and on PostgreSQL a BEGIN
+    and a ROLLBACK round trip besides the query). `statement` must be built once (it is a
+    cache key). Driver errors come out as SQLAlchemy's DBAPIError, as from any other query.
+    """
+    sql, order = _driver_sql(statement, engine.dialect)
+    bound: Any = tuple(params[name] for name in order) if order is not None else params
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    connection = engine.raw_connection()
+    try:
+        driver: Any = connection.driver_connection
+        # PostgreSQL drivers open a transaction for a SELECT unless told not to; the pool's
+        # rollback on return is then one more round trip. SQLite's connections already
+        # autocommit here (pysqlite's own transactions are off, see _configure_sqlite).
+        autocommit = engine.dialect.name == "postgresql" and hasattr(driver, "autocommit")
+        if autocommit:
+            driver.autocommit = True
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, bound)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            if autocommit:
+                driver.autocommit = False
+    except dbapi_error as err:
+        raise DBAPIError.instance(sql, bound, err, dbapi_error) from err
+    finally:
+        connection.close()
 
 
 def ping(engine: Engine) -> None:

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 
 from storage.calendar import Occurrence, UpcomingPage, _occurrences
 from storage.contacts import ContactHit
-from storage.db import session_scope
+from storage.db import read_one, session_scope
 from storage.folding import fold
 from storage.home import HomeCounts, HomeItem, HomeKind, HomeOccurrence
 from storage.items import KULTURKONTAKT, _next_day
@@ -553,20 +553,12 @@ class SnapshotCache:
 
     def __init__(self, engine: Engine, *, max_workspaces: int = 64) -> None:
         self._engine = engine
-        # The version read is one statement: without a transaction PostgreSQL answers it in
-        # one round trip instead of three (BEGIN, SELECT, ROLLBACK).
-        self._reader = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql"
-            else engine
-        )
         self._max = max_workspaces
         self._snapshots: OrderedDict[str, WorkspaceSnapshot] = OrderedDict()
         self._lock = threading.Lock()
 
     def versions(self, team_id: str) -> Versions:
-        with self._reader.connect() as conn:
-            row = conn.execute(_VERSIONS, {"team_id": team_id}).first()
+        row = read_one(self._engine, _VERSIONS, {"team_id": team_id})
         return Versions(*row) if row is not None else Versions()
 
     def get(self, team_id: str) -> WorkspaceSnapshot:

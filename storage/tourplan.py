@@ -26,10 +26,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlalchemy import Engine, String, bindparam, func
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from storage.db import read_one
 from storage.folding import fold, like_pattern
 from storage.models import Contact, Municipality, School, Workspace
 from storage.models_feedback import Performance, Production, TourplanState
@@ -83,49 +82,10 @@ def tourplan_version(*, session: Session, team_id: str) -> int:
     return int(found) if found is not None else 0
 
 
-@lru_cache(maxsize=8)
-def _version_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """The version query in the driver's own SQL, and the order of its parameters when the
-    driver takes them by position (SQLite's «?»)."""
-    compiled = _VERSION.compile(dialect=dialect)
-    order = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return str(compiled), order
-
-
 def read_tourplan_version(engine: Engine, team_id: str) -> int:
-    """The workspace's tour plan version, read on a pooled DBAPI connection.
-
-    Asked on every type-ahead keystroke: a Session, or even a Core Connection, costs several
-    times the query itself (SQLAlchemy bookkeeping, and on PostgreSQL a BEGIN and a ROLLBACK
-    round trip besides the query). Driver errors come out as SQLAlchemy's DBAPIError, as
-    from any other query.
-    """
-    sql, order = _version_sql(engine.dialect)
-    params: Any = tuple(team_id for _ in order) if order is not None else {"team_id": team_id}
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    connection = engine.raw_connection()
-    try:
-        driver: Any = connection.driver_connection
-        # PostgreSQL drivers open a transaction for a SELECT unless told not to; the pool's
-        # rollback on return is then one more round trip. SQLite's connections already
-        # autocommit here (storage.db turns pysqlite's own transactions off).
-        autocommit = engine.dialect.name == "postgresql" and hasattr(driver, "autocommit")
-        if autocommit:
-            driver.autocommit = True
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        finally:
-            if autocommit:
-                driver.autocommit = False
-    except dbapi_error as err:
-        raise DBAPIError.instance(sql, params, err, dbapi_error) from err
-    finally:
-        connection.close()
+    """The workspace's tour plan version, asked on every type-ahead keystroke: the cheapest
+    read there is (storage.db.read_one)."""
+    row = read_one(engine, _VERSION, {"team_id": team_id})
     return int(row[0]) if row is not None else 0
 
 
