@@ -7,12 +7,18 @@ a stable id (`replace_existing=True`, `max_instances=1`, `coalesce=True`): the t
 2. claims due rows (storage.outbox.claim_due: SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
    SQLite) under a lease,
 3. posts them, channels in parallel and each channel at most one message a second (Slack's
-   limit, so the rate limiter is rarely met at all), and records Slack's `ts`.
+   limit, counted from Slack's previous answer, so the rate limiter is rarely met at all; a
+   429 holds just that channel for its Retry-After), and records Slack's `ts`.
 
-Exactly once: a row is marked sent in the same breath as Slack answers. A process killed in
-between leaves the row claimed; when its lease runs out another tick claims it with
-`needs_check`, looks for the row's marker (its id in the first block's `block_id`) in the
-channel's recent history, and only posts if the message is not there. See README, "Reminders".
+Each message is rendered and serialised once; the posts go out over kept connections
+(KeepAliveWebClient.post_json) without the WebClient's per-call machinery, because in a burst
+the CPU spent per post, not Slack, decides how soon the busiest channels start.
+
+Exactly once: a row is marked sent within a quarter of a second of Slack's answer (many rows
+per write). A process killed in between leaves the row claimed; when its lease runs out
+another tick claims it with `needs_check`, looks for the row's marker (its id in the first
+block's `block_id`) in the channel's recent history, and only posts if the message is not
+there. See README, "Reminders".
 
 Web workers never build a Scheduler: only `dks-bot scheduler` and plain `dks-bot` (Socket
 Mode) do.
@@ -20,10 +26,12 @@ Mode) do.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import http.client
 import io
 import itertools
+import json
 import logging
 import os
 import select
@@ -36,17 +44,19 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request
 
+import httptools
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.models.blocks import Block
+from slack_sdk.web.slack_response import SlackResponse
 from sqlalchemy import Engine
 
 from bot.outbox_kinds import RenderedMessage, get_kind
@@ -97,9 +107,16 @@ TRANSIENT_ERRORS = frozenset(
 BACKOFF = (2.0, 10.0, 30.0, 120.0, 600.0, 1800.0)
 MAX_ATTEMPTS = 8
 LATE_AFTER = timedelta(minutes=15)
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 HISTORY_PAGES = 5
-# The first posts of a batch wait only for this many messages to render (then 2×, 4×, …).
+# The first posts of a batch wait only for this many messages to render (then 2×, 4×, …,
+# up to RENDER_MAX_CHUNK).
 RENDER_FIRST_CHUNK = 16
+RENDER_MAX_CHUNK = 256
+RENDER_GROWTH = 4
+# A message answered with 429 is tried again in the same tick this many times (each after
+# its channel's Retry-After), then goes back to the outbox.
+RATE_LIMIT_TRIES = 3
 
 
 class KeepAliveWebClient(WebClient):
@@ -120,6 +137,7 @@ class KeepAliveWebClient(WebClient):
         self._local = threading.local()
         self._open: set[http.client.HTTPConnection] = set()
         self._open_lock = threading.Lock()
+        self._head_prefix: bytes | None = None
 
     def close(self) -> None:
         """Close every kept connection (threads that call again open new ones)."""
@@ -148,6 +166,20 @@ class KeepAliveWebClient(WebClient):
             with self._open_lock:
                 self._open.add(conn)
         return conn
+
+    def open_connection(self) -> None:
+        """Open this thread's connection now (with Slack, a TLS handshake), so the post that
+        follows does not wait for it. A failure is left for that post to meet."""
+        parts = urlsplit(self.base_url)
+        scheme = parts.scheme.lower()
+        if self.proxy is not None or scheme not in ("http", "https"):
+            return
+        conn = self._connection(scheme, parts.netloc)
+        if conn.sock is None:
+            try:
+                conn.connect()
+            except OSError:
+                self._discard(conn)
 
     def _discard(self, conn: http.client.HTTPConnection) -> None:
         conn.close()
@@ -184,8 +216,117 @@ class KeepAliveWebClient(WebClient):
         charset = resp.msg.get_content_charset() or "utf-8"
         return {"status": resp.status, "headers": resp.msg, "body": data.decode(charset)}
 
+    def post_json(self, method: str, body: bytes) -> dict[str, Any]:
+        """POST a JSON body serialised once by the caller, in one write, over the kept
+        connection; returns Slack's answer, or raises SlackApiError as the WebClient does.
+
+        For the outbox's burst of posts: WebClient.api_call builds a urllib Request, runs the
+        retry handlers and parses the answer twice, several times the cost of the post itself.
+        No retry handler runs here: a 429 raises at once (with its Retry-After header), so
+        the caller can hold that one channel instead of a thread sleeping on it. A call that
+        breaks raises URLError and is never retried here (the message may be in the channel).
+        """
+        url = f"{self.base_url}{method}"
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if self.proxy is not None or scheme not in ("http", "https"):
+            return dict(self.api_call(method, json=json.loads(body)).data)  # type: ignore[arg-type]
+        conn = self._connection(scheme, parts.netloc)
+        head = self._json_head(parts.netloc, parts.path or "/", len(body))
+        try:
+            if conn.sock is None:
+                conn.connect()  # sets TCP_NODELAY
+            sock: socket.socket = conn.sock
+            # Head and body in one write: two small writes would wait on each other (Nagle).
+            sock.sendall(head + body)
+            if _QUICKACK is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            status, headers, data, will_close = _read_response(sock)
+        except (OSError, http.client.HTTPException) as err:
+            self._discard(conn)
+            raise URLError(err) from err
+        if will_close:
+            self._discard(conn)
+        try:
+            answer = json.loads(data)  # JSON is UTF-8 (RFC 8259); json.loads takes the bytes
+        except (ValueError, UnicodeDecodeError):
+            answer = {"ok": False, "error": f"unexpected answer (http {status})"}
+        if status == 200 and isinstance(answer, dict) and answer.get("ok"):
+            return answer
+        raise SlackApiError(
+            f"The request to the Slack API failed. (url: {url})",
+            SlackResponse(
+                client=self,
+                http_verb="POST",
+                api_url=url,
+                req_args={},
+                data=answer if isinstance(answer, dict) else {"ok": False},
+                headers=headers,
+                status_code=status,
+            ),
+        )
+
+    def _json_head(self, netloc: str, path: str, length: int) -> bytes:
+        # The same headers WebClient sends (its defaults, the token, JSON), built once.
+        if self._head_prefix is None:
+            headers = {**self.headers, "Content-Type": "application/json;charset=utf-8"}
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
+            lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            self._head_prefix = f"Host: {netloc}\r\n{lines}".encode("latin-1")
+        return (
+            f"POST {path} HTTP/1.1\r\n".encode("latin-1")
+            + self._head_prefix
+            + f"Content-Length: {length}\r\n\r\n".encode("latin-1")
+        )
+
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+
+class _Answer:
+    """Collects what httptools' parser reports of one response."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.body: list[bytes] = []
+        self.complete = False
+        self.keep_alive = False
+        self.parser: Any = None
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        # Only known here: the parser resets once the message is over.
+        self.keep_alive = bool(self.parser.should_keep_alive())
+
+
+def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes, bool]:
+    """Read one HTTP/1.1 response: status, headers (lower-case names), body, and whether the
+    connection must be dropped after it.
+
+    Parsed by httptools (llhttp, the parser Node.js uses): http.client parses headers with the
+    email package, which costs more CPU than the rest of a post together. Bodies framed by
+    Content-Length or chunked are read whole; anything malformed, or a connection closed before
+    the answer is complete, raises http.client.HTTPException (the caller drops the connection).
+    """
+    answer = _Answer()
+    parser = answer.parser = httptools.HttpResponseParser(answer)
+    while not answer.complete:
+        data = sock.recv(65536)
+        if not data:
+            raise http.client.RemoteDisconnected("the server closed the connection mid-answer")
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserError as err:
+            raise http.client.HTTPException(f"malformed answer: {err}") from err
+    status = parser.get_status_code()
+    return status, answer.headers, b"".join(answer.body), not answer.keep_alive
 
 
 def _dropped(sock: socket.socket) -> bool:
@@ -212,12 +353,26 @@ def make_outbox_client(settings: Settings, token: str | None = None) -> WebClien
     )
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message as it will be posted: chat.postMessage's JSON arguments serialised
+    once, less the channel (a DM's channel is known only once the conversation is open)."""
+
+    rendered: RenderedMessage
+    late: bool
+    rest: bytes  # the JSON object without its opening brace
+
+    def body(self, channel: str) -> bytes:
+        return b'{"channel":' + json.dumps(channel).encode() + b"," + self.rest
+
+
 @dataclass
 class TickStats:
     claimed: int = 0
     sent: int = 0
     recovered: int = 0  # found already posted by the marker check
     retried: int = 0
+    rate_limited: int = 0  # 429 answers waited out within the tick (not posted, tried again)
     failed: int = 0
     cancelled: int = 0
     skipped: int = 0
@@ -265,18 +420,32 @@ class ChannelPacer:
                 now = monotime.monotonic()
                 self._next = {k: v for k, v in self._next.items() if v > now}
 
+    def hold(self, seconds: float, *channels: str) -> None:
+        """Slack said 429 for `channels`: nothing goes there for `seconds` (Retry-After)."""
+        with self._guard:
+            until = monotime.monotonic() + seconds
+            for channel in channels:
+                self._next[channel] = max(self._next.get(channel, 0.0), until)
+
 
 class SentRecorder:
-    """Records posted messages as sent from its own thread, many per transaction when many
-    finish at once (one commit per burst, not per message), without holding up the threads
-    that post. `flush()` returns once everything added so far is written."""
+    """Records posted messages as sent from its own thread, many per transaction (a post
+    waits at most `every` seconds to share a write with the posts answered after it: one
+    commit per burst, not per message), without holding up the threads that post. `flush()`
+    writes what is waiting at once and returns when everything added so far is written.
 
-    def __init__(self, engine: Engine, worker: str, clock: Clock) -> None:
+    Until its row is written a posted message is covered by its marker: a process that dies
+    in between leaves the row claimed, and the one that takes it over finds the message."""
+
+    def __init__(self, engine: Engine, worker: str, clock: Clock, every: float = 0.25) -> None:
         self._engine = engine
         self._worker = worker
         self._clock = clock
+        self._every = every
         self._queue: list[tuple[int, str, str]] = []
         self._busy = False
+        self._flushing = 0
+        self._oldest = 0.0  # when the oldest entry waiting was added
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -288,11 +457,19 @@ class SentRecorder:
                     target=self._run, name="outbox-recorder", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify_all()
+            if len(self._queue) == 1:
+                # Only the first of a batch wakes the writer; the rest just wait their turn.
+                self._oldest = monotime.monotonic()
+                self._cond.notify_all()
 
     def flush(self, timeout: float = 60.0) -> None:
         with self._cond:
-            self._cond.wait_for(lambda: not self._queue and not self._busy, timeout=timeout)
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: not self._queue and not self._busy, timeout=timeout)
+            finally:
+                self._flushing -= 1
 
     def _run(self) -> None:
         while True:
@@ -300,6 +477,13 @@ class SentRecorder:
                 if not self._cond.wait_for(lambda: bool(self._queue), timeout=30.0):
                     self._thread = None
                     return  # idle: a later add() starts a new thread
+                # Each write holds the GIL the posting threads need in a burst: gather.
+                self._cond.wait_for(
+                    lambda: (
+                        self._flushing > 0 or monotime.monotonic() >= self._oldest + self._every
+                    ),
+                    timeout=max(0.0, self._oldest + self._every - monotime.monotonic()),
+                )
                 batch, self._queue = self._queue, []
                 self._busy = True
             try:
@@ -391,7 +575,38 @@ class Scheduler:
         except threading.BrokenBarrierError:
             log.warning("outbox threads were slow to start")
 
+    def warm_up(self) -> None:
+        """Ready the process for its ticks; `start()` calls it before the first.
+
+        Everything allocated so far (modules, the App, registries) lives as long as the
+        process. Frozen out of the garbage collector's sight, a full collection no longer
+        walks it: one that falls inside a burst of posts then takes a few milliseconds, not
+        the ~80 ms that stalls every posting thread at once (they share one GIL).
+
+        What the first burst would otherwise load while its posts wait is loaded now: the
+        claim's and the renderers' row query compiled (a claim as of long ago, which takes
+        nothing), and Babel's locale data (a late note, built and dropped).
+        """
+        try:
+            with session_scope(self.engine, write=True) as session:
+                claim_due(
+                    session=session,
+                    now=_LONG_AGO,
+                    worker=self.worker_id,
+                    lease=self.lease,
+                    limit=self.batch_size,
+                    per_target=self.per_target,
+                )
+                get_messages(session=session, ids=[])
+        except Exception:
+            # Only a head start: the ticks retry the database on their own.
+            log.warning("could not prepare the outbox queries", exc_info=True)
+        late_note(datetime.now(UTC), self.settings.timezone).to_dict()
+        gc.collect()
+        gc.freeze()
+
     def start(self) -> Scheduler:
+        self.warm_up()
         # APScheduler logs every run at INFO: a line a tick says nothing an operator needs.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = BackgroundScheduler(timezone=self.settings.timezone)
@@ -497,9 +712,16 @@ class Scheduler:
         (k - 1) seconds from its first post.
 
         Rendering runs beside the posting, in the order the posts go out (every channel's first
-        message, then every second one, …), starting with a small chunk: the first posts do
-        not wait for the whole batch to render, and later messages are ready long before their
-        channel's next second.
+        message, then every second one, …), a chunk at a time, starting small so the first
+        posts wait only for a few. Every channel's first message renders straight away; a
+        later chunk waits until a worker needs it or no channel is ready to post: all threads
+        share one GIL, and rendering while posts are ready would slow the very posts that
+        bound the batch. So the later messages render in the pause before their channel's
+        next second.
+
+        A 429 holds its channel for Retry-After and puts the message back at the head of the
+        channel's queue (a 429 means nothing was posted); after RATE_LIMIT_TRIES the row goes
+        back to the outbox for a later tick.
         """
         queues: dict[str, deque[Claim]] = defaultdict(deque)
         for claim in claims:
@@ -511,66 +733,121 @@ class Scheduler:
         ]
         heap = [(self.pacer.ready_at(t), n, t) for n, t in enumerate(order)]
         heapq.heapify(heap)
-        cond = threading.Condition()
+        # One lock, three things to wait for: a channel ready to post (workers), a rendering
+        # (workers), a reason to render (the renderer). Separate conditions wake only the
+        # threads concerned: waking every thread on every post costs the GIL time the posts
+        # need.
+        lock = threading.Lock()
+        channel_ready = threading.Condition(lock)
+        rendered = threading.Condition(lock)
+        render_wanted = threading.Condition(lock)
         outstanding = [len(queues)]
         sequence = itertools.count(len(order))
-        rendered: dict[int, RenderedMessage | Exception | None] = {}
-        render_done: set[int] = set()
-        render_cond = threading.Condition()
+        prepared: dict[int, Outgoing | Exception | None] = {}
+        waiting_for_render = [0]
+        limited: dict[int, int] = defaultdict(int)
+        timing = [False]  # a worker waits for the heap's first channel to be ready
 
         def next_target() -> str | None:
-            with cond:
+            with lock:
                 while True:
                     if not heap:
                         if outstanding[0] == 0:
                             return None
-                        cond.wait()
+                        channel_ready.wait()
                         continue
                     delay = heap[0][0] - monotime.monotonic()
                     if delay <= 0:
-                        return heapq.heappop(heap)[2]
-                    cond.wait(delay)
+                        target = heapq.heappop(heap)[2]
+                        if heap:
+                            channel_ready.notify()  # another worker looks at the next one
+                        if not heap or heap[0][0] > monotime.monotonic():
+                            render_wanted.notify()  # nothing else ready: time to render
+                        return target
+                    if timing[0]:
+                        # One worker with a timer is enough: a hundred channels ready a few
+                        # ms apart would otherwise wake every idle worker for each of them.
+                        channel_ready.wait()
+                        continue
+                    timing[0] = True
+                    try:
+                        channel_ready.wait(delay)
+                    finally:
+                        timing[0] = False
 
-        def rendering_of(claim: Claim) -> RenderedMessage | Exception | None:
-            with render_cond:
-                render_cond.wait_for(lambda: claim.id in render_done)
-                return rendered.get(claim.id)
+        def rendering_of(claim: Claim) -> Outgoing | Exception | None:
+            with lock:
+                if claim.id not in prepared:
+                    waiting_for_render[0] += 1
+                    render_wanted.notify()
+                    rendered.wait_for(lambda: claim.id in prepared)
+                    waiting_for_render[0] -= 1
+                return prepared[claim.id]
 
         def work() -> None:
+            if isinstance(self.client, KeepAliveWebClient):
+                # While the first messages render: their posts need not wait for a handshake.
+                self.client.open_connection()
             while (target := next_target()) is not None:
                 claim = queues[target].popleft()
+                again = False
                 try:
-                    self._deliver_one(claim, rendering_of(claim), stats)
+                    again = self._deliver_one(
+                        claim,
+                        rendering_of(claim),
+                        stats,
+                        may_wait=limited[claim.id] < RATE_LIMIT_TRIES,
+                    )
                 except Exception:
                     log.exception("outbox message %s failed unexpectedly", claim.id)
                     self._settle_retry(claim, "unexpected error", needs_check=True, stats=stats)
                 finally:
-                    with cond:
+                    with lock:
+                        if again:
+                            limited[claim.id] += 1
+                            queues[target].appendleft(claim)
                         if queues[target]:
                             ready = self.pacer.ready_at(target)
                             heapq.heappush(heap, (ready, next(sequence), target))
-                            cond.notify()  # one idle worker is enough to take it
+                            if heap[0][2] == target:
+                                # First in line now: the worker timing the old first (if
+                                # any) and the idle ones must look again.
+                                channel_ready.notify_all()
                         else:
                             outstanding[0] -= 1
                             if outstanding[0] == 0:
-                                cond.notify_all()  # all done: every worker may leave
+                                channel_ready.notify_all()  # all done: every worker may leave
+
+        def render_now() -> bool:
+            # With `lock` held: a worker waits for a rendering, or no channel is ready to post.
+            if waiting_for_render[0] > 0 or not heap:
+                return True
+            return heap[0][0] > monotime.monotonic()
 
         futures = [self._pool.submit(work) for _ in range(min(self.max_workers, len(queues)))]
         started = monotime.perf_counter()
+        # Every channel's first message renders straight away: those posts are due now. The
+        # rest waits for a worker to need it or for a pause in the posting (render_now).
+        first_level = len(order)
         chunk, position = RENDER_FIRST_CHUNK, 0
         while position < len(in_post_order):
-            part = in_post_order[position : position + chunk]
+            if position >= first_level:
+                with lock:
+                    # The timeout re-checks the heap when a channel's second passes unseen.
+                    while not render_now():
+                        render_wanted.wait(0.05)
+            end = first_level if position < first_level else len(in_post_order)
+            part = in_post_order[position : min(position + chunk, end)]
             try:
                 out = self._render(part)
             except Exception as err:
                 log.exception("rendering %d outbox message(s) failed", len(part))
                 out = {claim.id: err for claim in part}
-            with render_cond:
-                rendered.update(out)
-                render_done.update(claim.id for claim in part)
-                render_cond.notify_all()
+            with lock:
+                prepared.update(out)
+                rendered.notify_all()
             position += len(part)
-            chunk *= 2
+            chunk = min(chunk * RENDER_GROWTH, RENDER_MAX_CHUNK)
         log.debug(
             "rendered %d message(s) in %.3f s", len(claims), monotime.perf_counter() - started
         )
@@ -580,25 +857,59 @@ class Scheduler:
             if (error := future.exception()) is not None:
                 log.error("outbox delivery crashed: %r", error)
 
-    def _render(self, claims: list[Claim]) -> dict[int, RenderedMessage | Exception | None]:
-        """Render the batch kind by kind in one read session (shared lookups)."""
+    def _render(self, claims: list[Claim]) -> dict[int, Outgoing | Exception | None]:
+        """Render the batch kind by kind in one read session (shared lookups), and serialise
+        each message once, as it will be posted."""
         now = self.clock().astimezone(self.settings.timezone)
-        out: dict[int, RenderedMessage | Exception | None] = {}
+        out: dict[int, Outgoing | Exception | None] = {}
         by_kind: dict[str, list[int]] = defaultdict(list)
         for claim in claims:
             by_kind[claim.kind].append(claim.id)
+        rendered: dict[int, RenderedMessage | None] = {}
         with session_scope(self.engine) as session:
             for name, ids in by_kind.items():
                 kind = get_kind(name)
                 if kind is None:
+                    out.update({i: None for i in ids})  # _deliver_one releases the row
                     continue
                 rows = get_messages(session=session, ids=ids)
                 try:
-                    out.update(kind.render_all(session, rows, now))
+                    rendered.update(kind.render_all(session, rows, now))
                 except Exception as err:
                     log.exception("rendering %d %r messages failed", len(rows), name)
                     out.update({i: err for i in ids})
+        for claim in claims:
+            if claim.id in out:
+                continue
+            message = rendered.get(claim.id)
+            if message is None:
+                out[claim.id] = None
+                continue
+            try:
+                out[claim.id] = self._outgoing(claim, message, late=self._is_late(claim, now))
+            except Exception as err:  # e.g. a renderer put something JSON cannot hold
+                log.exception("outbox message %s cannot be serialised", claim.id)
+                out[claim.id] = err
         return out
+
+    def _is_late(self, claim: Claim, now: datetime) -> bool:
+        return claim.late or now - claim.due_at > LATE_AFTER
+
+    def _outgoing(self, claim: Claim, rendered: RenderedMessage, *, late: bool) -> Outgoing:
+        blocks = _with_marker(rendered.blocks, outbox_marker(claim.id))
+        if late:
+            blocks.append(late_note(claim.due_at, self.settings.timezone).to_dict())
+        body = json.dumps(
+            {
+                "text": rendered.text,
+                "blocks": blocks,
+                "unfurl_links": False,
+                "unfurl_media": False,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        return Outgoing(rendered=rendered, late=late, rest=body[1:])
 
     # --- one message -------------------------------------------------------------------------
 
@@ -607,15 +918,22 @@ class Scheduler:
             return fn(session=session, worker=self.worker_id, **kwargs)
 
     def _deliver_one(
-        self, claim: Claim, rendered: RenderedMessage | Exception | None, stats: TickStats
-    ) -> None:
+        self,
+        claim: Claim,
+        outgoing: Outgoing | Exception | None,
+        stats: TickStats,
+        *,
+        may_wait: bool = False,
+    ) -> bool:
+        """Post or settle one claimed row. True when Slack said 429 and `may_wait`: the
+        channel is held for Retry-After and the caller tries the row again after that."""
         now = self.clock()
         tz = self.settings.timezone
         if now >= claim.lease_until - self._margin:
             # Too little lease left to post safely; another tick takes it from the start.
             self._write(release, message_id=claim.id, available_at=now, now=now)
             stats.add("released")
-            return
+            return False
         kind = get_kind(claim.kind)
         if kind is None:
             log.warning("no renderer for outbox kind %r in this process", claim.kind)
@@ -623,36 +941,38 @@ class Scheduler:
                 release, message_id=claim.id, available_at=now + timedelta(minutes=1), now=now
             )
             stats.add("released")
-            return
+            return False
         if now - claim.due_at > self.grace:
             self._skip_missed(claim, now, stats)
-            return
-        late = claim.late or now - claim.due_at > LATE_AFTER
+            return False
+        late = self._is_late(claim, now)
         if kind.quiet_hours and in_quiet_hours(now, tz):
             self._write(
                 postpone, message_id=claim.id, until=next_allowed(now, tz), late=late, now=now
             )
             stats.add("postponed")
-            return
-        if isinstance(rendered, Exception):
-            self._settle_retry(claim, f"render: {rendered!r}"[:200], needs_check=False, stats=stats)
-            return
-        if rendered is None:
+            return False
+        if isinstance(outgoing, Exception):
+            self._settle_retry(claim, f"render: {outgoing!r}"[:200], needs_check=False, stats=stats)
+            return False
+        if outgoing is None:
             self._write(mark_cancelled, message_id=claim.id, reason="not needed", now=now)
             stats.add("cancelled")
-            return
-        channel = self._channel_for(rendered.channel or claim.target)
+            return False
+        if outgoing.late != late:  # it became late between rendering and now
+            outgoing = self._outgoing(claim, outgoing.rendered, late=late)
+        channel = self._channel_for(outgoing.rendered.channel or claim.target)
         if claim.needs_check:
             found = self._find_posted(channel, claim)
             if found is None:
                 self._settle_retry(claim, "history check failed", needs_check=True, stats=stats)
-                return
+                return False
             if found:
                 self._write(mark_sent, message_id=claim.id, channel=channel, ts=found, now=now)
                 stats.add("recovered")
                 log.info("outbox message %s was already posted (ts %s)", claim.id, found)
-                return
-        self._post(claim, channel, rendered, late=late, stats=stats)
+                return False
+        return self._post(claim, channel, outgoing, stats=stats, may_wait=may_wait)
 
     def _channel_for(self, target: str) -> str:
         """Users get a DM: open (or find) the conversation, so history can be read later."""
@@ -695,39 +1015,50 @@ class Scheduler:
         return ""
 
     def _post(
-        self, claim: Claim, channel: str, rendered: RenderedMessage, *, late: bool, stats: TickStats
-    ) -> None:
-        blocks = _with_marker(rendered.blocks, outbox_marker(claim.id))
-        if late:
-            blocks.append(late_note(claim.due_at, self.settings.timezone).to_dict())
+        self,
+        claim: Claim,
+        channel: str,
+        outgoing: Outgoing,
+        *,
+        stats: TickStats,
+        may_wait: bool = False,
+    ) -> bool:
         with self.pacer.lock(channel):
             self.pacer.wait(channel)
             try:
-                response = self.client.chat_postMessage(
-                    channel=channel,
-                    text=rendered.text,
-                    blocks=blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                response = self._send(channel, outgoing)
             except SlackApiError as err:
                 self.pacer.done(channel, claim.target)
+                if err.response.status_code == 429:
+                    # Nothing was posted; the channel rests as long as Slack asks.
+                    self.pacer.hold(_retry_after(err.response.headers), channel, claim.target)
+                    if may_wait:
+                        stats.add("rate_limited")
+                        return True
                 self._slack_error(claim, channel, err, stats)
-                return
+                return False
             except (URLError, OSError, TimeoutError) as err:
                 # Slack may have posted it before the connection broke: look first next time.
                 self.pacer.done(channel, claim.target)
                 self._settle_retry(claim, f"network: {err!r}"[:200], needs_check=True, stats=stats)
-                return
+                return False
             self.pacer.done(channel, claim.target)
-        now = self.clock()
         posted_channel = str(response.get("channel") or channel)
         self._recorder.add(claim.id, posted_channel, str(response["ts"]))
         stats.add("sent")
         if (claim.team_id, channel) in self._alerted:
             self._alerted.discard((claim.team_id, channel))
             with session_scope(self.engine, write=True) as session:
-                clear_alerts(session=session, team_id=claim.team_id, now=now, channel=channel)
+                clear_alerts(
+                    session=session, team_id=claim.team_id, now=self.clock(), channel=channel
+                )
+        return False
+
+    def _send(self, channel: str, outgoing: Outgoing) -> dict[str, Any]:
+        body = outgoing.body(channel)
+        if isinstance(self.client, KeepAliveWebClient):
+            return self.client.post_json("chat.postMessage", body)
+        return dict(self.client.api_call("chat.postMessage", json=json.loads(body)).data)  # type: ignore[arg-type]
 
     def _slack_error(
         self, claim: Claim, channel: str, err: SlackApiError, stats: TickStats
@@ -844,9 +1175,11 @@ class Scheduler:
 
 
 def _with_marker(blocks: Iterable[Block | dict[str, Any]], marker: str) -> list[dict[str, Any]]:
-    out = [b.to_dict() if isinstance(b, Block) else dict(b) for b in blocks]
+    # Only the first block is copied (it gets the marker); the others are serialised as they
+    # are and never changed.
+    out = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
     if out:
-        out[0]["block_id"] = marker
+        out[0] = {**out[0], "block_id": marker}
     else:
         out = [{"type": "section", "block_id": marker, "text": {"type": "mrkdwn", "text": " "}}]
     return out

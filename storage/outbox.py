@@ -16,13 +16,13 @@ the message in the channel before posting it again.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -188,7 +188,6 @@ class Claim:
     kind: str
     ref: str
     target: str
-    payload: dict[str, Any]
     due_at: datetime
     lease_until: datetime
     attempts: int
@@ -210,81 +209,87 @@ def claim_due(
     At most `per_target` rows per target are taken, so one busy channel (paced at one message
     a second) cannot hold a batch longer than the lease. Call inside
     `session_scope(engine, write=True)`; the claim is final when that commits.
+
+    One statement, one round trip: the candidates (locked `FOR UPDATE SKIP LOCKED` on
+    PostgreSQL), ranked per target, updated and returned.
     """
     moment = _aware(now)
+    # Core statements on the session's connection: the ORM's row machinery costs more than the
+    # queries for a batch of a thousand, and the claim is what the first post waits for.
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
     candidates = (
-        select(OutboxMessage.id, OutboxMessage.target)
+        core_select(table.c.id, table.c.target, table.c.available_at)
         .where(
             or_(
-                col(OutboxMessage.state) == OutboxState.PENDING.value,
-                col(OutboxMessage.state) == OutboxState.CLAIMED.value,
+                table.c.state == OutboxState.PENDING.value,
+                table.c.state == OutboxState.CLAIMED.value,
             ),
-            col(OutboxMessage.available_at) <= moment,
+            table.c.available_at <= moment,
         )
-        .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
+        .order_by(table.c.available_at, table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
-    per: dict[str, int] = defaultdict(int)
-    chosen: list[int] = []
-    for row_id, target in session.exec(candidates).all():
-        if per[target] < per_target:
-            per[target] += 1
-            chosen.append(int(row_id))  # type: ignore[arg-type]
-    if not chosen:
-        return []
+    ).cte("candidates")
+    # At most `per_target` of the candidates per target, in the same order.
+    ranked = core_select(
+        candidates.c.id,
+        func.row_number()
+        .over(
+            partition_by=candidates.c.target,
+            order_by=(candidates.c.available_at, candidates.c.id),
+        )
+        .label("n"),
+    ).cte("ranked")
+    chosen = core_select(ranked.c.id).where(ranked.c.n <= per_target)
     lease_until = moment + lease
     stmt = (
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(chosen))
+        table.update()
+        .where(table.c.id.in_(chosen))
         .values(
             # A row that was already claimed lost its lease: its message may be in Slack.
             needs_check=case(
-                (col(OutboxMessage.state) == OutboxState.CLAIMED.value, True),
-                else_=col(OutboxMessage.needs_check),
+                (table.c.state == OutboxState.CLAIMED.value, True),
+                else_=table.c.needs_check,
             ),
             state=OutboxState.CLAIMED.value,
             claimed_by=worker,
             claimed_at=moment,
             available_at=lease_until,
-            attempts=col(OutboxMessage.attempts) + 1,
+            attempts=table.c.attempts + 1,
             updated_at=moment,
         )
+        # Only what the sender needs: the renderers read the rows themselves, and every
+        # claim's lease ends at `lease_until`. A thousand payloads decoded here would delay
+        # the first post of a burst.
         .returning(
-            *(
-                col(c)
-                for c in (
-                    OutboxMessage.id,
-                    OutboxMessage.team_id,
-                    OutboxMessage.kind,
-                    OutboxMessage.ref,
-                    OutboxMessage.target,
-                    OutboxMessage.payload,
-                    OutboxMessage.due_at,
-                    OutboxMessage.available_at,
-                    OutboxMessage.attempts,
-                    OutboxMessage.needs_check,
-                    OutboxMessage.late,
-                )
-            )
+            table.c.id,
+            table.c.team_id,
+            table.c.kind,
+            table.c.ref,
+            table.c.target,
+            table.c.due_at,
+            table.c.attempts,
+            table.c.needs_check,
+            table.c.late,
         )
-        .execution_options(synchronize_session=False)
     )
     claims = [
         Claim(
-            id=r.id,
-            team_id=r.team_id,
-            kind=r.kind,
-            ref=r.ref,
-            target=r.target,
-            payload=dict(r.payload or {}),
-            due_at=r.due_at,
-            lease_until=r.available_at,
-            attempts=r.attempts,
-            needs_check=bool(r.needs_check),
-            late=bool(r.late),
+            id=row_id,
+            team_id=team_id,
+            kind=kind,
+            ref=ref,
+            target=target,
+            due_at=due_at,
+            lease_until=lease_until,
+            attempts=attempts,
+            needs_check=bool(needs_check),
+            late=bool(late),
         )
-        for r in session.execute(stmt)
+        for row_id, team_id, kind, ref, target, due_at, attempts, needs_check, late in conn.execute(
+            stmt
+        )
     ]
     claims.sort(key=lambda c: (c.due_at, c.id))
     return claims

@@ -3,6 +3,7 @@ on time, exactly once, late after downtime, quiet hours, crash recovery, Slack f
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app
 from bot.fakeslack import FakeSlack, Fault
-from bot.scheduler import JOB_ID, Scheduler, build_scheduler
+from bot.scheduler import JOB_ID, KeepAliveWebClient, Scheduler, build_scheduler
 from bot.server import create_wsgi_app
 from bot.services import Services
 from bot.settings import Settings
@@ -350,6 +351,7 @@ def test_the_apscheduler_job_is_stable_and_reports_its_age(rig: Rig, engine: Eng
         assert isinstance(body["scheduler_last_tick_age_seconds"], float)
     finally:
         rig.scheduler.shutdown()
+        gc.unfreeze()  # start() froze the test process's objects (see Scheduler.warm_up)
 
 
 def test_late_note_blocks_stay_valid(rig: Rig) -> None:
@@ -499,3 +501,230 @@ def test_the_outbox_client_does_not_reuse_a_connection_the_server_closed() -> No
         server.shutdown()
         server.server_close()
     assert len(connections) == 3
+
+
+def _due_in(rig: Rig, channels: dict[str, int], deadline_id: int) -> None:
+    for channel in channels:
+        rig.fake.add_channel(channel, channel.lower(), member=True)
+    with session_scope(rig.engine, write=True) as session:
+        for channel, n in channels.items():
+            for i in range(n):
+                schedule_message(
+                    session=session,
+                    team_id=TEAM,
+                    kind="reminder",
+                    unique_key=f"due:{channel}:{i}",
+                    ref=f"due:{channel}:{i}:",
+                    due_at=rig.clock(),
+                    target=channel,
+                    payload={
+                        "item_kind": "deadline",
+                        "item_id": deadline_id,
+                        "occurrence": DEADLINE_DAY.isoformat(),
+                    },
+                    now=rig.clock(),
+                )
+
+
+def test_a_429_holds_only_its_own_channel(rig: Rig) -> None:
+    deadline_id = add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.clock.now = REMINDER_AT
+    rig.scheduler.refresh()  # the workspace's own reminder (in CHANNEL) is planned and due
+    _due_in(rig, {"C0OTHER": 1}, deadline_id)
+    # The first post (the busiest channel goes first; CHANNEL and C0OTHER hold one each, so
+    # whichever it is) is refused; the other channel is not held by it.
+    rig.fake.fail("chat.postMessage", Fault(status=429, retry_after=1))
+    stats = rig.scheduler.tick()
+    assert stats.sent == 2 and stats.retried == 0
+    calls = rig.fake.calls_to("chat.postMessage")
+    assert len(calls) == 3
+    # The other channel went on while the limited one rested for its Retry-After.
+    limited, other, again = calls
+    assert again.args["channel"] == limited.args["channel"] != other.args["channel"]
+    assert again.at - limited.at >= 1.0
+    assert again.args["blocks"][0]["block_id"] == limited.args["blocks"][0]["block_id"]
+    for channel in (CHANNEL, "C0OTHER"):
+        assert len(rig.posts(channel)) == 1
+
+
+def test_a_channel_limited_again_and_again_goes_back_to_the_outbox(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "RATE_LIMIT_TRIES", 1)
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT
+    rig.fake.fail("chat.postMessage", *[Fault(status=429, retry_after=7)] * 2)
+    stats = rig.scheduler.tick()
+    assert stats.sent == 0 and stats.retried == 1 and rig.posts() == []
+    [row] = [r for r in rig.rows() if r.state == OutboxState.PENDING and r.due_at == REMINDER_AT]
+    # A 429 means nothing was posted: no history check, back when Slack said.
+    assert row.error == "ratelimited" and not row.needs_check
+    assert row.available_at == REMINDER_AT + timedelta(seconds=7)
+    rig.clock.now = REMINDER_AT + timedelta(seconds=7)
+    assert rig.scheduler.tick().sent == 1
+    assert len(rig.posts()) == 1
+
+
+def test_a_plain_webclient_posts_the_same_message(rig: Rig) -> None:
+    from slack_sdk import WebClient
+
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    scheduler = Scheduler(
+        settings=rig.settings,
+        engine=rig.engine,
+        client=WebClient(token="xoxb-test-token", base_url=rig.fake.api_url),
+        clock=rig.clock,
+        max_workers=2,
+        pace_seconds=0.1,
+    )
+    try:
+        scheduler.tick()
+        rig.clock.now = REMINDER_AT
+        assert scheduler.tick().sent == 1
+    finally:
+        scheduler.shutdown()
+    [message] = rig.posts()
+    assert_valid_message(message)
+    row = next(r for r in rig.rows() if r.state == OutboxState.SENT)
+    assert message["blocks"][0]["block_id"] == outbox_marker(row.id or 0)
+    assert row.ts == message["ts"]
+    [call] = rig.fake.calls_to("chat.postMessage")
+    assert call.args["unfurl_links"] is False and call.args["unfurl_media"] is False
+
+
+def test_the_outbox_client_posts_serialised_json_and_reports_errors_as_the_webclient(
+    rig: Rig,
+) -> None:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.scheduler import make_outbox_client
+
+    client = make_outbox_client(rig.settings)
+    assert isinstance(client, KeepAliveWebClient)
+
+    def body(channel: str, text: str) -> bytes:
+        return json.dumps({"channel": channel, "text": text}, ensure_ascii=False).encode()
+
+    try:
+        answer = client.post_json("chat.postMessage", body(CHANNEL, "første æøå"))
+        assert answer["ok"] and answer["channel"] == CHANNEL and answer["ts"]
+        assert rig.posts()[-1]["text"] == "første æøå"
+        headers = rig.fake.calls_to("chat.postMessage")[-1].headers
+        assert headers["authorization"] == "Bearer xoxb-test-token"
+        assert headers["content-type"].startswith("application/json")
+        assert "user-agent" in headers
+        with pytest.raises(SlackApiError) as refused:
+            client.post_json("chat.postMessage", body("C0NOWHERE", "x"))
+        assert refused.value.response["error"] == "channel_not_found"
+        rig.fake.fail("chat.postMessage", Fault(status=429, retry_after=3), Fault(status=503))
+        with pytest.raises(SlackApiError) as limited:
+            client.post_json("chat.postMessage", body(CHANNEL, "x"))
+        assert limited.value.response.status_code == 429
+        assert limited.value.response.headers["retry-after"] == "3"
+        with pytest.raises(SlackApiError) as unavailable:
+            client.post_json("chat.postMessage", body(CHANNEL, "x"))
+        assert unavailable.value.response.status_code == 503
+        assert client.post_json("chat.postMessage", body(CHANNEL, "igjen"))["ok"]
+        assert len(client._open) == 1  # one thread, one kept connection for all of it
+        assert [m["text"] for m in rig.posts()] == ["første æøå", "igjen"]
+    finally:
+        client.close()
+
+
+def _answer(raw: bytes, *, piece: int | None = None, hang_up: bool = False) -> Any:
+    import socket
+    import threading
+
+    from bot.scheduler import _read_response
+
+    ours, theirs = socket.socketpair()
+
+    def send() -> None:
+        step = piece or len(raw)
+        for at in range(0, len(raw), step):
+            theirs.sendall(raw[at : at + step])
+        if hang_up:
+            theirs.shutdown(socket.SHUT_WR)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        return _read_response(ours)
+    finally:
+        sender.join()
+        ours.close()
+        theirs.close()
+
+
+def test_the_outbox_client_reads_answers_however_they_are_framed() -> None:
+    import http.client
+
+    ok = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+        b'{"ok":true}'
+    )
+    assert _answer(ok) == (
+        200,
+        {"content-type": "application/json", "content-length": "11"},
+        b'{"ok":true}',
+        False,
+    )
+    assert _answer(ok, piece=3)[2] == b'{"ok":true}'  # however the bytes arrive
+    chunked = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'5\r\n{"ok"\r\n7;ext=1\r\n:false}\r\n0\r\nX-Trailer: 1\r\n\r\n'
+    )
+    status, headers, body, close = _answer(chunked, piece=4)
+    assert (status, headers["retry-after"], body, close) == (429, "3", b'{"ok":false}', False)
+    assert _answer(b"HTTP/1.0 500 Oops\r\nContent-Length: 4\r\n\r\nboom") == (
+        500,
+        {"content-length": "4"},
+        b"boom",
+        True,  # HTTP/1.0 without keep-alive
+    )
+    assert _answer(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi")[3]
+    for broken in (
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 abc\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nhi\r\n0\r\n\r\n",
+        # Folded header lines are obsolete (RFC 9112 5.2); an end-of-connection body leaves
+        # the post's outcome to the marker check, like any broken answer.
+        b"HTTP/1.1 500 Oops\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.0 500 Oops\r\n\r\nboom",
+    ):
+        with pytest.raises(http.client.HTTPException):
+            _answer(broken, hang_up=True)
+
+
+def test_sent_rows_are_recorded_together_and_at_once_on_flush(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.scheduler as scheduler_module
+
+    writes: list[int] = []
+    real = scheduler_module.mark_sent_many
+
+    def counting(**kwargs: Any) -> int:
+        writes.append(len(kwargs["sent"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(scheduler_module, "mark_sent_many", counting)
+    recorder = scheduler_module.SentRecorder(rig.engine, "w1", rig.clock, every=60.0)
+    for n in range(3):
+        recorder.add(n + 1, CHANNEL, f"1.00000{n}")
+    recorder.flush(timeout=10)
+    assert writes == [3]  # one write for the three, and flush did not wait the minute
+
+
+def test_warm_up_keeps_startup_objects_out_of_the_collectors_way(rig: Rig) -> None:
+    try:
+        rig.scheduler.warm_up()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
