@@ -76,6 +76,8 @@ class TextIndex:
 
     # Below this many candidates, testing their keys is cheaper than the index.
     _FILTER_BELOW = 256
+    # A word found in more tokens than this is only used to narrow other words' rows.
+    _MANY_TOKENS = 48
 
     def __init__(self, keys: Sequence[str]) -> None:
         self._keys = list(keys)
@@ -99,19 +101,28 @@ class TextIndex:
         """The rows matching every term; None when there are no terms (every row matches)."""
         if not terms:
             return None
-        # Start from the rarest term (fewest rows by its tokens), then test the other terms
-        # on those rows' keys while there are few, or intersect with their rows.
-        postings = sorted(
-            (self._postings_of(term) for term in dict.fromkeys(terms)),
-            key=lambda found: sum(len(rows) for rows in found[1]),
-        )
+        # Start from the rarest term (fewest rows), then test the others on those rows' keys
+        # while there are few, or intersect with their rows. A term inside very many tokens
+        # (a common syllable) is not looked up in full unless every term is: it only narrows.
+        measured: list[tuple[str, list[list[int]]]] = []
+        deferred: list[str] = []
+        for term in sorted(dict.fromkeys(terms), key=len, reverse=True):
+            lists = self._postings_of(term, max_tokens=self._MANY_TOKENS)
+            if lists is None:
+                deferred.append(term)
+            elif not any(lists):
+                return set()  # no key contains this word
+            else:
+                measured.append((term, lists))
+        if not measured:
+            term = deferred.pop(0)
+            measured.append((term, self._postings_of(term) or []))
+        measured.sort(key=lambda found: sum(len(rows) for rows in found[1]))
         found: set[int] = set()
-        for rows in postings[0][1]:
+        for rows in measured[0][1]:
             found.update(rows)
         keys = self._keys
-        for term, lists in postings[1:]:
-            if not found:
-                break
+        for term, lists in measured[1:]:
             if len(found) < self._FILTER_BELOW:
                 found = {row for row in found if term in keys[row]}
             else:
@@ -119,23 +130,28 @@ class TextIndex:
                 for rows in lists:
                     matching.update(rows)
                 found &= matching
+        for term in deferred:
+            found = {row for row in found if term in keys[row]}
         return found
 
-    def _postings_of(self, term: str) -> tuple[str, list[list[int]]]:
-        """The row lists of every token that contains `term`."""
+    def _postings_of(self, term: str, *, max_tokens: int | None = None) -> list[list[int]] | None:
+        """The row lists of every token that contains `term`; None when more than
+        `max_tokens` tokens do."""
         if any(ch.isspace() for ch in term):
-            return term, [[row for row, key in enumerate(self._keys) if term in key]]
+            return [[row for row, key in enumerate(self._keys) if term in key]]
         found: list[list[int]] = []
         vocabulary, starts, postings = self._vocabulary, self._starts, self._postings
         last = len(starts) - 1
         at = vocabulary.find(term)
         while at >= 0:
+            if max_tokens is not None and len(found) >= max_tokens:
+                return None
             token = bisect_right(starts, at) - 1
             found.append(postings[token])
             if token == last:
                 break
             at = vocabulary.find(term, starts[token + 1])
-        return term, found
+        return found
 
 
 def matches(key: str, terms: Sequence[str]) -> bool:

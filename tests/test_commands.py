@@ -306,3 +306,27 @@ def test_reply_arrives_in_the_ack_with_slack_payload_shape(slack):
     reply = slack.command("frist")
     assert set(reply) == {"response_type", "text", "blocks"}
     json.dumps(reply)
+
+
+def test_kontakt_shows_a_contact_with_every_field_at_its_longest(slack, sqlite_engine):
+    seeded_workspace(sqlite_engine, TEAM)
+    add_contact(
+        sqlite_engine,
+        TEAM,
+        school="Skole & " + "S" * 190,
+        municipality="Kommune <" + "K" * 190,
+        name="Åse & " + "N" * 194,
+        role="kulturkontakt",
+        organisation="<Org> " + "O" * 194,
+        email="a&b" + "e" * 300 + "@example.no",
+        phone="+47 22 33 44 55",
+        purpose="Formål & " + "P" * 491,
+        note="Merk <" + "M" * 494,
+        slack_user_id="U0LANG",
+    )
+    reply = slack.command("kontakt åse")
+    assert_valid_message(reply)  # the contact's block is a plain dict: Slack's limits still hold
+    text = visible_text(reply)
+    assert "Åse &amp; NNN" in text and "<mailto:a&amp;b" in text and "<@U0LANG>" in text
+    section = next(b for b in reply["blocks"] if b["type"] == "section")
+    assert len(section["text"]["text"]) <= 3000
