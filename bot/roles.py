@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from storage.snapshot import SnapshotCache
+from storage.snapshot import SnapshotCache, WorkspaceSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,17 @@ class RoleChecker:
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._lock = threading.Lock()
 
-    def is_coordinator(self, *, client: WebClient, team_id: str, user_id: str) -> bool:
-        if user_id in self._snapshots.get(team_id).settings.coordinators:
+    def is_coordinator(
+        self,
+        *,
+        client: WebClient,
+        team_id: str,
+        user_id: str,
+        snapshot: WorkspaceSnapshot | None = None,
+    ) -> bool:
+        """`snapshot`: the workspace as the caller has just read it (saves reading it twice)."""
+        snapshot = snapshot or self._snapshots.get(team_id)
+        if user_id in snapshot.settings.coordinators:
             return True
         return self.is_workspace_admin(client=client, team_id=team_id, user_id=user_id)
 

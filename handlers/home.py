@@ -34,6 +34,7 @@ from handlers.views.home import (
     fallback_blocks,
     home_view,
 )
+from storage.snapshot import WorkspaceSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,14 @@ def build_home(
     user_id: str,
     coordinator: bool,
     limits: HomeLimits | None = None,
+    snapshot: WorkspaceSnapshot | None = None,
 ) -> dict[str, Any]:
-    """`user_id`'s Home tab, as the JSON views.publish takes."""
+    """`user_id`'s Home tab, as the JSON views.publish takes (from `snapshot`, when the
+    caller has just read it)."""
     limits = limits or HomeLimits()
     now = services.now()
     today = now.date()
-    snapshot = services.snapshot(team_id)
+    snapshot = snapshot or services.snapshot(team_id)
     calendar, directory = snapshot.calendar, snapshot.directory
     deadlines, more_deadlines = calendar.deadlines.next_home_occurrences(
         start=today - timedelta(days=OVERDUE_DAYS), limit=limits.deadlines, done=calendar.done
@@ -153,11 +156,20 @@ def publish_home(
     limits: HomeLimits | None = None,
 ) -> bool:
     """Build and publish `user_id`'s Home tab; False (logged) when Slack or the DB failed."""
-    coordinator = services.roles.is_coordinator(client=client, team_id=team_id, user_id=user_id)
     view: dict[str, Any] | View
     try:
+        # One version read serves the role check and the tab.
+        snapshot = services.snapshot(team_id)
+        coordinator = services.roles.is_coordinator(
+            client=client, team_id=team_id, user_id=user_id, snapshot=snapshot
+        )
         view = build_home(
-            services, team_id=team_id, user_id=user_id, coordinator=coordinator, limits=limits
+            services,
+            team_id=team_id,
+            user_id=user_id,
+            coordinator=coordinator,
+            limits=limits,
+            snapshot=snapshot,
         )
     except SQLAlchemyError:
         logger.exception("building the Home tab failed")
