@@ -235,9 +235,25 @@ def test_home_reads_match_the_sql_reads(populated: Engine) -> None:
 
 
 def test_text_index_matches_like_for_every_word() -> None:
-    keys = [search_key(f"{a} {b}", c) for a in WORDS for b in WORDS for c in ROLES]
+    rng = random.Random(3)
+    keys = [
+        search_key(
+            f"{a} {b}",
+            c,
+            f"{a.lower()}.{b.lower()}{rng.randint(1, 20000)}@{c}.kommune.no",
+            f"+47 {rng.randint(10_000_000, 99_999_999)}",
+        )
+        for a in WORDS
+        for b in WORDS
+        for c in ROLES
+    ]
     index = TextIndex(keys)
-    for query in ["ås", "s", "a k", "kultur ø", "ostrapport", "|", "aa", "rad giver"]:
+    queries = [
+        *("ås", "s", "a k", "kultur ø", "ostrapport", "|", "aa", "rad giver", "bo 4"),
+        *("kommune", "47", "1", "n1", "sen1", ".bo", "@kultur", "no", "a.b", "e@k", "+47"),
+        *("tromso.ost", "2 radgiver", "ø9", "kontakt@", "x"),
+    ]
+    for query in queries:
         terms = query_terms(query)
         want = {i for i, key in enumerate(keys) if all(t in key for t in terms)}
         assert index.rows(terms) == want, query
