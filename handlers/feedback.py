@@ -14,19 +14,21 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.outbox_kinds import RenderedMessage, register_kind
 from bot.services import Services
+from handlers.home import SectionRequest, add_home_section
 from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
 from handlers.views.feedback import (
     EXPORT_ALL,
@@ -38,6 +40,7 @@ from handlers.views.feedback import (
     PERFORMANCE_BLOCK,
     EditableAnswer,
     feedback_modal,
+    missing_feedback_blocks,
     notice_view,
     parse_performance_value,
     performance_options_json,
@@ -63,6 +66,7 @@ from storage.feedback import (
     has_answer,
     latest_comments,
     overview,
+    performances_without_feedback,
     production_summaries,
     prompt_plan,
     respondent_key,
@@ -162,12 +166,14 @@ def open_from_button(
         view = _empty_modal(services, team_id, user_id)
     else:
         view = _performance_modal(services, team_id, user_id, performance_id)
-    current = body.get("view")
+    # From the Home tab the button's view is the tab itself: that one gets a new modal.
+    current: dict[str, Any] = body.get("view") or {}
     try:
-        if current and current.get("callback_id") == FEEDBACK_CALLBACK_ID:
+        modal = current.get("type") == "modal"
+        if modal and current.get("callback_id") == FEEDBACK_CALLBACK_ID:
             # From the open form: a new view on top keeps what the user typed below it.
             client.views_push(trigger_id=body["trigger_id"], view=view)
-        elif current:
+        elif modal:
             client.views_update(view_id=current["id"], hash=current.get("hash"), view=view)
         else:
             client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -531,7 +537,28 @@ SUBCOMMANDS = [
 ]
 
 
+# «Tilbakemeldinger som mangler» on the Home tab looks this far back.
+MISSING_DAYS = 30
+MISSING_SHOWN = 5
+
+
+def missing_feedback_section(request: SectionRequest) -> list[Block]:
+    """The Home tab's «Tilbakemeldinger som mangler»: nothing until the workspace has a tour
+    plan with performances held and unanswered."""
+    rows, total = performances_without_feedback(
+        engine=request.session.get_bind(),  # type: ignore[arg-type]
+        team_id=request.team_id,
+        now=request.now.astimezone(UTC),
+        days=MISSING_DAYS,
+        limit=MISSING_SHOWN,
+    )
+    tz = request.now.tzinfo
+    assert isinstance(tz, ZoneInfo), "SectionRequest.now is in the bot's time zone"
+    return missing_feedback_blocks(rows, total, days=MISSING_DAYS, tz=tz)
+
+
 def register(app: App) -> None:
+    add_home_section(missing_feedback_section)
     # Bolt tries listeners in order, each match costing some microseconds: the type-ahead,
     # asked on every keystroke, goes first.
     app.options(PERFORMANCE_ACTION)(suggest)

@@ -16,11 +16,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, or_, text, update
+from sqlalchemy import DateTime, Engine, Integer, String, bindparam, func, or_, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -696,3 +698,63 @@ def schedule_forget(
         payload={},
         now=now,
     )
+
+
+# --- performances nobody has given feedback on ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissingFeedback:
+    performance_id: int
+    production: str
+    school: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@lru_cache(maxsize=1)
+def _missing_stmt() -> Any:
+    answered = select(FeedbackAnswer.id).where(
+        col(FeedbackAnswer.performance_id) == col(Performance.id)
+    )
+    return (
+        sa_select(
+            col(Performance.id),
+            col(Production.title),
+            col(School.name),
+            col(Performance.starts_at),
+            col(Performance.ends_at),
+            func.count().over(),
+        )
+        .join(Production, col(Production.id) == col(Performance.production_id))
+        .join(School, col(School.id) == col(Performance.school_id))
+        .where(
+            col(Performance.team_id) == bindparam("team_id", type_=String),
+            col(Performance.cancelled).is_(False),
+            col(Performance.starts_at) >= bindparam("since", type_=DateTime(timezone=True)),
+            col(Performance.ends_at) <= bindparam("now", type_=DateTime(timezone=True)),
+            ~answered.exists(),
+        )
+        .order_by(col(Performance.ends_at).desc(), col(Performance.id).desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def performances_without_feedback(
+    *, engine: Engine, team_id: str, now: datetime, days: int, limit: int
+) -> tuple[list[MissingFeedback], int]:
+    """Performances held in the last `days` days that nobody has answered for, newest first:
+    the first `limit` and how many there are.
+
+    Read on every Home tab, so in one statement, and on PostgreSQL outside a transaction:
+    one round trip (the index on team and start time finds the window)."""
+    reader = (
+        engine.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "postgresql"
+        else engine
+    )
+    params = {"team_id": team_id, "since": now - timedelta(days=days), "now": now, "limit": limit}
+    with reader.connect() as conn:
+        rows = conn.execute(_missing_stmt(), params).all()
+    found = [MissingFeedback(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return found, int(rows[0][5]) if rows else 0

@@ -26,6 +26,7 @@ from handlers.views.feedback import (
     COMMENT_BLOCKS,
     FEEDBACK_CALLBACK_ID,
     FEEDBACK_OPEN_ACTION,
+    MISSING_BLOCK,
     PERFORMANCE_BLOCK,
     PROMPT_BLOCK,
     PUPILS_BLOCK,
@@ -673,3 +674,45 @@ def test_an_unanswered_performance_gets_two_follow_ups_and_no_more(
     # days) and the next Tuesday (five); nothing after that.
     assert posted_at == ["Tue 24 10", "Thu 26 09", "Tue 01 09"]
     assert [t.split(":")[0] for t in texts[1:]] == ["Påminnelse", "Påminnelse"]
+
+
+# --- the Home tab ----------------------------------------------------------------------------
+
+
+def test_home_lists_held_performances_without_feedback_and_opens_the_form_from_there(
+    slack, sqlite_engine, world
+):
+    from tests.test_editing import open_home
+    from tests.test_home import assert_valid_home, headers
+
+    home = open_home(slack, user=KONTAKT)
+    assert_valid_home(home)
+    assert "Tilbakemeldinger som mangler" in headers(home)
+    rows = [b for b in home["blocks"] if b.get("block_id", "").startswith(MISSING_BLOCK)]
+    shown = [visible_text({"blocks": [b]}) for b in rows]
+    # Held and unanswered, newest first; today's later play has not started, so is not there.
+    assert "Brødrene Løvehjerte" in shown[0] and "Ås ungdomsskole" in shown[0]
+    assert any("Strykere på skolebesøk" in s for s in shown)
+    assert not any("Nordbytun" in s for s in shown)
+
+    # «Gi tilbakemelding» from the Home tab opens the prefilled form over it.
+    first = rows[0]
+    before = len(slack.fake.calls_to("views.open"))
+    click(slack, first["accessory"], block_id=first["block_id"], user=KONTAKT, view=home)
+    view = opened_view(slack.fake, count=before + 1)
+    assert element(view, PERFORMANCE_BLOCK)["initial_option"]["value"] == str(world[PLAY])
+    assert not slack.fake.calls_to("views.update"), "the Home tab itself is left alone"
+
+    # Answered, it leaves the list.
+    submit(slack, view, form_state(view), user=KONTAKT)
+    again = open_home(slack, user=KONTAKT)
+    assert "Brødrene Løvehjerte" not in visible_text(
+        {"blocks": [b for b in again["blocks"] if b.get("block_id", "").startswith(MISSING_BLOCK)]}
+    )
+
+
+def test_home_has_no_missing_feedback_section_without_a_tour_plan(slack):
+    from tests.test_editing import open_home
+    from tests.test_home import headers
+
+    assert "Tilbakemeldinger som mangler" not in headers(open_home(slack))

@@ -43,6 +43,7 @@ from storage.feedback import (
     RATING_SCALE,
     RATING_WORDS,
     AnswerComments,
+    MissingFeedback,
     ProductionSummary,
     Totals,
 )
@@ -669,3 +670,47 @@ def usage_text() -> str:
         "Skriv `/dks tilbakemelding` for å gi tilbakemelding på en forestilling, eller "
         "`/dks tilbakemelding oppsummering [produksjon]` for å se resultatene."
     )
+
+
+# --- the Home tab's «Tilbakemeldinger som mangler» ------------------------------------------------
+
+MISSING_BLOCK = "home_missing_feedback"
+
+
+def missing_feedback_blocks(
+    rows: Sequence[MissingFeedback], total: int, *, days: int, tz: ZoneInfo
+) -> list[Block]:
+    """Performances of the last `days` days that nobody has answered for, each with its
+    «Gi tilbakemelding» button; nothing when there are none (the Home tab leaves it out)."""
+    if not rows:
+        return []
+    blocks: list[Block] = [HeaderBlock(text="Tilbakemeldinger som mangler")]
+    for i, row in enumerate(rows):
+        text = (
+            f"*{escape(truncate(row.production, 150))}*\n{escape(truncate(row.school, 150))}"
+            f" · {when_text(row.starts_at, tz, end=row.ends_at)}"
+        )
+        blocks.append(
+            SectionBlock(
+                block_id=f"{MISSING_BLOCK}_{i}",
+                text=MarkdownTextObject(text=text),
+                accessory=ButtonElement(
+                    text="Gi tilbakemelding",
+                    action_id=f"{FEEDBACK_OPEN_ACTION}_{i}",
+                    value=performance_value(row.performance_id),
+                ),
+            )
+        )
+    shown = f"Viser {len(rows)} av {total}" if total > len(rows) else f"{total}"
+    noun = "forestilling" if total == 1 else "forestillinger"
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{shown} {noun} fra de siste {days} dagene uten tilbakemelding. "
+                    "Alle som var der, kan svare – det tar et minutt."
+                )
+            ]
+        )
+    )
+    return blocks
