@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+import weakref
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -60,6 +63,7 @@ from storage.feedback import (
     PROMPT_KIND,
     AnswerInput,
     EditWindowClosed,
+    MissingFeedback,
     editable_answer,
     editable_answers,
     forget_expired,
@@ -279,6 +283,7 @@ def submit(
             answer=answer,
             now=now,
         )
+        MISSING_CACHE.forget(services.engine, team_id)
     except EditWindowClosed as closed:
         ack(
             response_action="errors",
@@ -542,15 +547,61 @@ MISSING_DAYS = 30
 MISSING_SHOWN = 5
 
 
+class MissingFeedbackCache:
+    """The section's rows per workspace, for a minute.
+
+    With a national tour plan, finding the newest unanswered performances costs PostgreSQL
+    several milliseconds, more than the rest of the Home tab, which is published every time
+    someone opens it. An answer stored by this process clears its workspace at once; one
+    stored by another process shows within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self._ttl = ttl
+        # Per database (each app, and each test, has its own engine), then per workspace.
+        self._found: weakref.WeakKeyDictionary[
+            Engine, dict[str, tuple[float, list[MissingFeedback], int]]
+        ] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        engine: Engine,
+        team_id: str,
+        load: Callable[[], tuple[list[MissingFeedback], int]],
+    ) -> tuple[list[MissingFeedback], int]:
+        now = time.monotonic()
+        with self._lock:
+            kept = self._found.get(engine, {}).get(team_id)
+        if kept is not None and kept[0] > now:
+            return kept[1], kept[2]
+        rows, total = load()
+        with self._lock:
+            self._found.setdefault(engine, {})[team_id] = (now + self._ttl, rows, total)
+        return rows, total
+
+    def forget(self, engine: Engine, team_id: str) -> None:
+        with self._lock:
+            self._found.get(engine, {}).pop(team_id, None)
+
+
+MISSING_CACHE = MissingFeedbackCache()
+
+
 def missing_feedback_section(request: SectionRequest) -> list[Block]:
     """The Home tab's «Tilbakemeldinger som mangler»: nothing until the workspace has a tour
     plan with performances held and unanswered."""
-    rows, total = performances_without_feedback(
-        engine=request.session.get_bind(),  # type: ignore[arg-type]
-        team_id=request.team_id,
-        now=request.now.astimezone(UTC),
-        days=MISSING_DAYS,
-        limit=MISSING_SHOWN,
+    engine = cast(Engine, request.session.get_bind())
+    rows, total = MISSING_CACHE.get(
+        engine,
+        request.team_id,
+        lambda: performances_without_feedback(
+            engine=engine,
+            team_id=request.team_id,
+            now=request.now.astimezone(UTC),
+            days=MISSING_DAYS,
+            limit=MISSING_SHOWN,
+        ),
     )
     tz = request.now.tzinfo
     assert isinstance(tz, ZoneInfo), "SectionRequest.now is in the bot's time zone"

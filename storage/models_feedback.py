@@ -56,6 +56,8 @@ class Performance(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "external_key"),
         Index("ix_performance_team_start", "team_id", "starts_at"),
+        # The Home tab's «Tilbakemeldinger som mangler»: the newest performances held.
+        Index("ix_performance_team_ends", "team_id", "ends_at"),
         # Covers «performances held per production» (response rates) without touching rows.
         Index("ix_performance_team_production", "team_id", "production_id", "ends_at", "cancelled"),
     )
