@@ -57,13 +57,13 @@ from handlers.views.feedback import (
     when_text,
 )
 from handlers.views.format import escape, norsk_dato, truncate
+from handlers.views.frozen import FrozenBlock
 from storage.feedback import (
     FOLLOWUP_KIND,
     FORGET_KIND,
     PROMPT_KIND,
     AnswerInput,
     EditWindowClosed,
-    MissingFeedback,
     editable_answer,
     editable_answers,
     forget_expired,
@@ -548,7 +548,7 @@ MISSING_SHOWN = 5
 
 
 class MissingFeedbackCache:
-    """The section's rows per workspace, for a minute.
+    """The section's blocks per workspace, built and serialised once a minute.
 
     With a national tour plan, finding the newest unanswered performances costs PostgreSQL
     several milliseconds, more than the rest of the Home tab, which is published every time
@@ -559,26 +559,26 @@ class MissingFeedbackCache:
     def __init__(self, ttl: float = 60.0) -> None:
         self._ttl = ttl
         # Per database (each app, and each test, has its own engine), then per workspace.
-        self._found: weakref.WeakKeyDictionary[
-            Engine, dict[str, tuple[float, list[MissingFeedback], int]]
-        ] = weakref.WeakKeyDictionary()
+        self._found: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, list[Block]]]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._lock = threading.Lock()
 
     def get(
         self,
         engine: Engine,
         team_id: str,
-        load: Callable[[], tuple[list[MissingFeedback], int]],
-    ) -> tuple[list[MissingFeedback], int]:
+        build: Callable[[], list[Block]],
+    ) -> list[Block]:
         now = time.monotonic()
         with self._lock:
             kept = self._found.get(engine, {}).get(team_id)
         if kept is not None and kept[0] > now:
-            return kept[1], kept[2]
-        rows, total = load()
+            return kept[1]
+        blocks: list[Block] = [FrozenBlock(b.to_dict()) for b in build()]
         with self._lock:
-            self._found.setdefault(engine, {})[team_id] = (now + self._ttl, rows, total)
-        return rows, total
+            self._found.setdefault(engine, {})[team_id] = (now + self._ttl, blocks)
+        return blocks
 
     def forget(self, engine: Engine, team_id: str) -> None:
         with self._lock:
@@ -592,20 +592,20 @@ def missing_feedback_section(request: SectionRequest) -> list[Block]:
     """The Home tab's «Tilbakemeldinger som mangler»: nothing until the workspace has a tour
     plan with performances held and unanswered."""
     engine = cast(Engine, request.session.get_bind())
-    rows, total = MISSING_CACHE.get(
-        engine,
-        request.team_id,
-        lambda: performances_without_feedback(
+    tz = request.now.tzinfo
+    assert isinstance(tz, ZoneInfo), "SectionRequest.now is in the bot's time zone"
+
+    def build() -> list[Block]:
+        rows, total = performances_without_feedback(
             engine=engine,
             team_id=request.team_id,
             now=request.now.astimezone(UTC),
             days=MISSING_DAYS,
             limit=MISSING_SHOWN,
-        ),
-    )
-    tz = request.now.tzinfo
-    assert isinstance(tz, ZoneInfo), "SectionRequest.now is in the bot's time zone"
-    return missing_feedback_blocks(rows, total, days=MISSING_DAYS, tz=tz)
+        )
+        return missing_feedback_blocks(rows, total, days=MISSING_DAYS, tz=tz)
+
+    return MISSING_CACHE.get(engine, request.team_id, build)
 
 
 def register(app: App) -> None:
