@@ -716,3 +716,29 @@ def test_home_has_no_missing_feedback_section_without_a_tour_plan(slack):
     from tests.test_home import headers
 
     assert "Tilbakemeldinger som mangler" not in headers(open_home(slack))
+
+
+def test_missing_feedback_section_says_how_many_and_stops_counting_past_a_hundred():
+    from zoneinfo import ZoneInfo
+
+    from handlers.views.feedback import missing_feedback_blocks
+    from storage.feedback import MissingFeedback
+
+    row = MissingFeedback(
+        7,
+        "Jazz & joik",
+        "Ås skole",
+        datetime(2026, 11, 20, 9, tzinfo=UTC),
+        datetime(2026, 11, 20, 10, tzinfo=UTC),
+    )
+    oslo = ZoneInfo("Europe/Oslo")
+    assert missing_feedback_blocks([], 0, days=30, tz=oslo) == []
+    for total, said in (
+        (1, "1 forestilling fra"),
+        (3, "Viser 1 av 3 forestillinger"),
+        (101, "Viser 1 av over 100"),
+    ):
+        blocks = [b.to_dict() for b in missing_feedback_blocks([row], total, days=30, tz=oslo)]
+        assert_valid_message({"text": "x", "blocks": blocks})
+        text = visible_text({"blocks": blocks})
+        assert said in text and "Jazz &amp; joik" in text and "20. november 2026" in text

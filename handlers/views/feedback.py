@@ -38,6 +38,7 @@ from storage.feedback import (
     MAX_COMMENT,
     MAX_FREE_COMMENT,
     MAX_PUPILS_ATTENDED,
+    MISSING_COUNT_CAP,
     QUESTION_KEYS,
     QUESTION_LABELS,
     RATING_SCALE,
@@ -701,7 +702,9 @@ def missing_feedback_blocks(
                 ),
             )
         )
-    shown = f"Viser {len(rows)} av {total}" if total > len(rows) else f"{total}"
+    # The count stops just past MISSING_COUNT_CAP: beyond it, say «over 100».
+    counted = f"over {MISSING_COUNT_CAP}" if total > MISSING_COUNT_CAP else f"{total}"
+    shown = f"Viser {len(rows)} av {counted}" if total > len(rows) else counted
     noun = "forestilling" if total == 1 else "forestillinger"
     blocks.append(
         ContextBlock(
