@@ -47,6 +47,7 @@ from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy import Engine, func, select, text
 
+from bench.commands import BENCH_TEAM, TEAMS, WEIGHTS
 from bench.common import (
     REPO,
     SlashTimer,
@@ -65,9 +66,6 @@ from bot.signing import event_body, signed_headers
 from storage.db import make_engine, upgrade
 from storage.models import Deadline
 
-TEAMS = ("T0NASJONAL", "T0VESTLAND", "T0NORDLAND", "T0OSTLANDET")
-WEIGHTS = (4, 2, 1, 1)
-BENCH_TEAM = TEAMS[0]
 COORDINATORS = [f"U0KOORD{i:02d}" for i in range(8)]
 MEMBERS = [f"U0MEDLEM{i:02d}" for i in range(8)]
 TARGET = 3.0

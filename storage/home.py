@@ -1,10 +1,10 @@
-"""The reads behind the Home tab, as few and as light as the tab allows.
+"""The reads behind the Home tab, in SQL: the reference the in-memory snapshot matches.
 
-The tab is published on every `app_home_opened`, so it is the bot's hottest path. These
-queries select only the columns the tab shows (plain SQLAlchemy Core rows, no ORM entities),
-fold the counts into one round trip, and read each list with one query: what they return is
-what `storage.items.next_occurrences`, `undated_items`, `schools_without_kulturkontakt` and
-`count_schools` return, in the same order.
+The Home tab itself reads storage.snapshot (tests/test_snapshot.py checks that its answers are
+these). These queries select only the columns the tab shows (plain SQLAlchemy Core rows, no
+ORM entities), fold the counts into one round trip, and read each list with one query: what
+they return is what `storage.items.next_occurrences`, `undated_items`,
+`schools_without_kulturkontakt` and `count_schools` return, in the same order.
 """
 
 from __future__ import annotations

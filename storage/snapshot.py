@@ -33,7 +33,7 @@ from sqlalchemy import Engine, String, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.calendar import Occurrence, UpcomingPage, _occurrences
+from storage.calendar import Occurrence, UpcomingPage, _occurrences, _start_of, _time_of
 from storage.contacts import ContactHit
 from storage.db import read_one, session_scope
 from storage.folding import fold
@@ -185,16 +185,8 @@ def matches(key: str, terms: Sequence[str]) -> bool:
 # --- Calendar --------------------------------------------------------------------------------
 
 
-def _first_day(item: Deadline | Meeting) -> date | None:
-    return item.due_date if isinstance(item, Deadline) else item.start_date
-
-
-def _clock(item: Deadline | Meeting) -> time | None:
-    return item.due_time if isinstance(item, Deadline) else item.start_time
-
-
 def _order(item: Deadline | Meeting) -> tuple[date, time, str, int]:
-    return (cast(date, _first_day(item)), _clock(item) or time(), item.title, item.id or 0)
+    return (cast(date, _start_of(item)), _time_of(item) or time(), item.title, item.id or 0)
 
 
 class ItemList(Generic[Item]):
@@ -206,10 +198,10 @@ class ItemList(Generic[Item]):
         self.count = len(every)
         # Dated one-off items, soonest first: the order every list shows them in.
         self.one_off: list[Item] = sorted(
-            (i for i in every if not i.rrule and _first_day(i) is not None), key=_order
+            (i for i in every if not i.rrule and _start_of(i) is not None), key=_order
         )
-        self._first = [cast(date, _first_day(i)) for i in self.one_off]
-        self._last: list[date] = [i.end_date or cast(date, _first_day(i)) for i in self.one_off]
+        self._first = [cast(date, _start_of(i)) for i in self.one_off]
+        self._last: list[date] = [i.end_date or cast(date, _start_of(i)) for i in self.one_off]
         self._longest: timedelta = max(
             (last - first for first, last in zip(self._first, self._last, strict=True)),
             default=timedelta(0),
@@ -221,7 +213,7 @@ class ItemList(Generic[Item]):
         )
         # What the Home tab shows as «uten dato»: no date at all, by title.
         self.undated: list[Item] = sorted(
-            (i for i in every if _first_day(i) is None), key=lambda i: (i.title, i.id or 0)
+            (i for i in every if _start_of(i) is None), key=lambda i: (i.title, i.id or 0)
         )
         self._home_items: dict[int, HomeItem] = {}
         self._next_by_start: dict[tuple[date, int], list[tuple[date, time, str, int, Item]]] = {}
@@ -271,7 +263,7 @@ class ItemList(Generic[Item]):
                     break
                 item = self.one_off[i]
                 for occ in _occurrences(item, start, end):
-                    candidates.append(((occ.start, _clock(item) or time(), item.title), occ))
+                    candidates.append(((occ.start, _time_of(item) or time(), item.title), occ))
         candidates.sort(key=lambda c: c[0])
         return UpcomingPage([occ for _, occ in candidates[offset : offset + limit]], total)
 
@@ -286,7 +278,7 @@ class ItemList(Generic[Item]):
         found = self._windows.get(window)
         if found is None:
             found = [
-                ((occ.start, _clock(item) or time(), item.title), occ)
+                ((occ.start, _time_of(item) or time(), item.title), occ)
                 for item in self.recurring
                 for occ in _occurrences(item, start, end)
             ]
@@ -314,7 +306,7 @@ class ItemList(Generic[Item]):
                 item.date_note,
                 item.audience,
                 item.rrule,
-                _clock(item),
+                _time_of(item),
                 meeting.end_time if meeting else None,
                 meeting.place if meeting else None,
                 meeting.form if meeting else None,
@@ -332,12 +324,12 @@ class ItemList(Generic[Item]):
         if found is None:
             found = []
             for item in self.recurring:
-                first_day = _first_day(item)
+                first_day = _start_of(item)
                 if first_day is None or item.rrule is None:
                     continue
                 day = _next_day(item.rrule, first_day, item.end_date, start, item.id or 0, done)
                 if day is not None:
-                    found.append((day, _clock(item) or time(), item.title, item.id or 0, item))
+                    found.append((day, _time_of(item) or time(), item.title, item.id or 0, item))
             found.sort(key=lambda c: c[:4])
             if len(self._next_by_start) >= 64:
                 self._next_by_start.clear()
@@ -363,7 +355,7 @@ class ItemList(Generic[Item]):
             found.append(HomeOccurrence(self.home_item(item), first, item.end_date))
         candidates = self._next_recurring(start, done)
         for day, _, _, _, item in candidates[: limit + 1]:
-            first_day = cast(date, _first_day(item))
+            first_day = cast(date, _start_of(item))
             length = (item.end_date - first_day) if item.end_date else None
             expected = item.confirmed_until is not None and day > item.confirmed_until
             found.append(
