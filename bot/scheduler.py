@@ -41,7 +41,7 @@ import threading
 import time as monotime
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,8 +58,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.slack_response import SlackResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.outbox_kinds import RenderedMessage, get_kind
+from bot.outbox_kinds import RenderedMessage, get_kind, kinds_rendered_ahead
 from bot.services import Clock, system_clock
 from bot.settings import Settings
 from handlers.views.reminders import late_note
@@ -117,6 +118,9 @@ RENDER_GROWTH = 4
 # A message answered with 429 is tried again in the same tick this many times (each after
 # its channel's Retry-After), then goes back to the outbox.
 RATE_LIMIT_TRIES = 3
+# A message rendered ahead of its time is posted only if its workspace's inputs, read at most
+# this long before, are what they were at rendering.
+INPUTS_FRESH_FOR = 0.5
 
 
 class KeepAliveWebClient(WebClient):
@@ -534,12 +538,16 @@ class Scheduler:
         batch_size: int = 1000,
         per_target: int = 30,
         pace_seconds: float = 1.0,
+        lookahead: timedelta | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.client = client
         self.clock = clock
         self.interval = interval_seconds
+        # Rows of kinds that can be rendered ahead are claimed this long before they are due
+        # (by default one interval: the last tick before a row's time prepares it).
+        self.lookahead = timedelta(seconds=interval_seconds) if lookahead is None else lookahead
         self.lease = lease
         self.refresh_every = refresh_every
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -700,6 +708,8 @@ class Scheduler:
                 lease=self.lease,
                 limit=self.batch_size,
                 per_target=self.per_target,
+                ahead=self.lookahead,
+                ahead_kinds=kinds_rendered_ahead(),
             )
 
     def _deliver(self, claims: list[Claim], stats: TickStats) -> None:
@@ -719,6 +729,11 @@ class Scheduler:
         bound the batch. So the later messages render in the pause before their channel's
         next second.
 
+        Rows claimed ahead of their time wait for it: a channel is not ready before its next
+        message's `send_at`. Until then nothing is ready, so the whole batch renders in the
+        wait. A message rendered ahead is rendered again when its workspace's inputs changed
+        between its rendering and its time (`_InputCheck`).
+
         A 429 holds its channel for Retry-After and puts the message back at the head of the
         channel's queue (a 429 means nothing was posted); after RATE_LIMIT_TRIES the row goes
         back to the outbox for a later tick.
@@ -731,8 +746,21 @@ class Scheduler:
         in_post_order = [
             queues[t][level] for level in range(depth) for t in order if len(queues[t]) > level
         ]
-        heap = [(self.pacer.ready_at(t), n, t) for n, t in enumerate(order)]
+        clock_base, mono_base = self.clock(), monotime.monotonic()
+
+        def ready_at(target: str) -> float:
+            """When the channel may take its next message: paced, and not before its time."""
+            send_at = queues[target][0].send_at
+            return max(
+                self.pacer.ready_at(target),
+                mono_base + (send_at - clock_base).total_seconds(),
+            )
+
+        heap = [(ready_at(t), n, t) for n, t in enumerate(order)]
         heapq.heapify(heap)
+        # Rendered before its time: the id's workspace inputs token at rendering.
+        ahead_tokens: dict[int, Hashable] = {}
+        inputs_now = _InputCheck(self.engine, claims, self.clock)
         # One lock, three things to wait for: a channel ready to post (workers), a rendering
         # (workers), a reason to render (the renderer). Separate conditions wake only the
         # threads concerned: waking every thread on every post costs the GIL time the posts
@@ -792,9 +820,14 @@ class Scheduler:
                 claim = queues[target].popleft()
                 again = False
                 try:
+                    outgoing = rendering_of(claim)
+                    if claim.id in ahead_tokens and inputs_now.moved(claim, ahead_tokens[claim.id]):
+                        log.info("outbox message %s changed since rendered; again", claim.id)
+                        ahead_tokens.pop(claim.id, None)
+                        outgoing = self._render([claim])[claim.id]
                     again = self._deliver_one(
                         claim,
-                        rendering_of(claim),
+                        outgoing,
                         stats,
                         may_wait=limited[claim.id] < RATE_LIMIT_TRIES,
                     )
@@ -807,7 +840,7 @@ class Scheduler:
                             limited[claim.id] += 1
                             queues[target].appendleft(claim)
                         if queues[target]:
-                            ready = self.pacer.ready_at(target)
+                            ready = ready_at(target)
                             heapq.heappush(heap, (ready, next(sequence), target))
                             if heap[0][2] == target:
                                 # First in line now: the worker timing the old first (if
@@ -839,7 +872,7 @@ class Scheduler:
             end = first_level if position < first_level else len(in_post_order)
             part = in_post_order[position : min(position + chunk, end)]
             try:
-                out = self._render(part)
+                out = self._render(part, ahead_tokens)
             except Exception as err:
                 log.exception("rendering %d outbox message(s) failed", len(part))
                 out = {claim.id: err for claim in part}
@@ -857,26 +890,39 @@ class Scheduler:
             if (error := future.exception()) is not None:
                 log.error("outbox delivery crashed: %r", error)
 
-    def _render(self, claims: list[Claim]) -> dict[int, Outgoing | Exception | None]:
+    def _render(
+        self, claims: list[Claim], ahead_tokens: dict[int, Hashable] | None = None
+    ) -> dict[int, Outgoing | Exception | None]:
         """Render the batch kind by kind in one read session (shared lookups), and serialise
-        each message once, as it will be posted."""
-        now = self.clock().astimezone(self.settings.timezone)
+        each message once, as it will be posted.
+
+        A message is rendered as of its time (`send_at`), or now if that has passed. For those
+        rendered ahead, their workspace's inputs token is read first, before the rows, into
+        `ahead_tokens`: a change after that read shows as a moved token."""
+        clock_now = self.clock()
         out: dict[int, Outgoing | Exception | None] = {}
-        by_kind: dict[str, list[int]] = defaultdict(list)
+        groups: dict[tuple[str, datetime], list[Claim]] = defaultdict(list)
         for claim in claims:
-            by_kind[claim.kind].append(claim.id)
+            groups[(claim.kind, max(claim.send_at, clock_now))].append(claim)
         rendered: dict[int, RenderedMessage | None] = {}
+        moment_of: dict[int, datetime] = {}
         with session_scope(self.engine) as session:
-            for name, ids in by_kind.items():
+            for (name, moment), group in groups.items():
+                ids = [claim.id for claim in group]
                 kind = get_kind(name)
                 if kind is None:
                     out.update({i: None for i in ids})  # _deliver_one releases the row
                     continue
-                rows = get_messages(session=session, ids=ids)
                 try:
-                    rendered.update(kind.render_all(session, rows, now))
+                    if moment > clock_now and kind.inputs is not None and ahead_tokens is not None:
+                        tokens = kind.inputs(self.engine, [claim.team_id for claim in group])
+                        ahead_tokens.update({c.id: tokens.get(c.team_id) for c in group})
+                    rows = get_messages(session=session, ids=ids)
+                    local = moment.astimezone(self.settings.timezone)
+                    rendered.update(kind.render_all(session, rows, local))
+                    moment_of.update({i: moment for i in ids})
                 except Exception as err:
-                    log.exception("rendering %d %r messages failed", len(rows), name)
+                    log.exception("rendering %d %r messages failed", len(ids), name)
                     out.update({i: err for i in ids})
         for claim in claims:
             if claim.id in out:
@@ -886,7 +932,8 @@ class Scheduler:
                 out[claim.id] = None
                 continue
             try:
-                out[claim.id] = self._outgoing(claim, message, late=self._is_late(claim, now))
+                late = self._is_late(claim, moment_of[claim.id])
+                out[claim.id] = self._outgoing(claim, message, late=late)
             except Exception as err:  # e.g. a renderer put something JSON cannot hold
                 log.exception("outbox message %s cannot be serialised", claim.id)
                 out[claim.id] = err
@@ -1172,6 +1219,42 @@ class Scheduler:
                 error,
                 len(people),
             )
+
+
+class _InputCheck:
+    """The current inputs tokens of a batch's workspaces, read when a message rendered ahead
+    is due: one query per kind for all its workspaces, kept for the messages whose time had
+    come when it was read, for at most INPUTS_FRESH_FOR."""
+
+    def __init__(self, engine: Engine, claims: Sequence[Claim], clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._teams: dict[str, set[str]] = defaultdict(set)
+        for claim in claims:
+            self._teams[claim.kind].add(claim.team_id)
+        self._read: dict[str, tuple[datetime, float, Mapping[str, Hashable]]] = {}
+        self._lock = threading.Lock()
+
+    def moved(self, claim: Claim, token: Hashable) -> bool:
+        """True unless the claim's workspace inputs are what they were at its rendering."""
+        kind = get_kind(claim.kind)
+        if kind is None or kind.inputs is None:
+            return True
+        with self._lock:
+            found = self._read.get(claim.kind)
+            if (
+                found is None
+                or found[0] < claim.send_at
+                or monotime.monotonic() - found[1] > INPUTS_FRESH_FOR
+            ):
+                try:
+                    tokens = kind.inputs(self._engine, sorted(self._teams[claim.kind]))
+                except SQLAlchemyError:
+                    log.warning("could not check %s before posting; rendering again", claim.id)
+                    return True
+                found = (self._clock(), monotime.monotonic(), tokens)
+                self._read[claim.kind] = found
+        return found[2].get(claim.team_id) != token
 
 
 def _with_marker(blocks: Iterable[Block | dict[str, Any]], marker: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.outbox_kinds import RenderedMessage, register_kind
@@ -86,6 +87,7 @@ from storage.reminders import (
     set_reminder_channel,
     undo_done,
 )
+from storage.snapshot import read_versions
 from storage.workspaces import get_or_create_workspace, get_workspace
 
 ALERT_KIND = "reminder_alert"
@@ -254,9 +256,21 @@ def render_alert(session: Session, row: OutboxMessage, now: datetime) -> Rendere
     )
 
 
+def reminder_inputs(engine: Engine, team_ids: Sequence[str]) -> dict[str, Hashable]:
+    """What a reminder's rendering reads, as one token per workspace: the calendar (items,
+    «Ferdig» marks) and the settings (paused, uninstalled). Triggers move these counters on
+    every write, so reminders can be rendered ahead and checked just before they go out."""
+    return {
+        team_id: (versions.calendar, versions.settings)
+        for team_id, versions in read_versions(engine, team_ids).items()
+    }
+
+
 def ensure_kinds() -> None:
     """Register this feature's outbox kinds (idempotent; called from `register`)."""
-    register_kind(REMINDER_KIND, render_reminder, render_many=render_reminders)
+    register_kind(
+        REMINDER_KIND, render_reminder, render_many=render_reminders, inputs=reminder_inputs
+    )
     # Quiet hours hold the alert DM too: one at 03:00 would buzz a coordinator's phone.
     register_kind(ALERT_KIND, render_alert)
 

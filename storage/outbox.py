@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, update
+from sqlalchemy import and_, bindparam, case, func, or_, true, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -193,6 +193,8 @@ class Claim:
     attempts: int
     needs_check: bool
     late: bool
+    # Not to be posted before this instant: the due time of a row claimed ahead of it.
+    send_at: datetime
 
 
 def claim_due(
@@ -203,8 +205,15 @@ def claim_due(
     lease: timedelta,
     limit: int = 1000,
     per_target: int = 30,
+    ahead: timedelta = timedelta(0),
+    ahead_kinds: Sequence[str] = (),
 ) -> list[Claim]:
     """Claim rows that are due (or whose lease ran out), oldest first.
+
+    With `ahead`, pending rows of `ahead_kinds` due within that much of `now` are claimed too,
+    so the sender can prepare them before their time (`Claim.send_at`). Only rows still at
+    their planned time qualify (never moved by a retry, postponement or snooze, where the
+    time the row may go out is not its due time), and never a row whose lease is running.
 
     At most `per_target` rows per target are taken, so one busy channel (paced at one message
     a second) cannot hold a batch longer than the lease. Call inside
@@ -225,7 +234,17 @@ def claim_due(
                 table.c.state == OutboxState.PENDING.value,
                 table.c.state == OutboxState.CLAIMED.value,
             ),
-            table.c.available_at <= moment,
+            table.c.available_at <= moment + ahead,
+            or_(
+                table.c.available_at <= moment,
+                and_(
+                    table.c.state == OutboxState.PENDING.value,
+                    table.c.kind.in_(list(ahead_kinds)),
+                    table.c.available_at == table.c.due_at,
+                ),
+            )
+            if ahead > timedelta(0) and ahead_kinds
+            else true(),
         )
         .order_by(table.c.available_at, table.c.id)
         .limit(limit)
@@ -286,6 +305,7 @@ def claim_due(
             attempts=attempts,
             needs_check=bool(needs_check),
             late=bool(late),
+            send_at=max(due_at, moment),
         )
         for row_id, team_id, kind, ref, target, due_at, attempts, needs_check, late in conn.execute(
             stmt

@@ -137,6 +137,37 @@ def test_claim_caps_each_target(engine) -> None:  # type: ignore[no-untyped-def]
     assert len(claim(engine, NOW, per_target=2)) == 1
 
 
+def test_claiming_ahead_takes_only_planned_rows_of_the_kinds_asked(engine) -> None:  # type: ignore[no-untyped-def]
+    ahead = {"ahead": timedelta(seconds=5), "ahead_kinds": ["reminder"]}
+    due_now = schedule(engine, "now", NOW - timedelta(seconds=1), kind="other")
+    soon = schedule(engine, "soon", NOW + timedelta(seconds=4), kind="reminder")
+    schedule(engine, "soon-other", NOW + timedelta(seconds=4), kind="other")
+    schedule(engine, "later", NOW + timedelta(seconds=6), kind="reminder")
+    moved = schedule(engine, "moved", NOW - timedelta(minutes=1), kind="reminder")
+    claim(engine, NOW - timedelta(minutes=1))
+    with session_scope(engine, write=True) as session:  # a retry 3 s from now
+        assert mark_retry(
+            session=session,
+            message_id=moved,
+            worker="w1",
+            retry_at=NOW + timedelta(seconds=3),
+            reason="internal_error",
+            needs_check=True,
+            now=NOW,
+        )
+    claims = {c.id: c for c in claim(engine, NOW, **ahead)}
+    # Due now: goes now. Planned for 4 s from now: taken, to go out at its time. A retry is
+    # not at its planned time, another kind is not asked for, 6 s is beyond the lookahead.
+    assert set(claims) == {due_now, soon}
+    assert claims[due_now].send_at == NOW
+    assert claims[soon].send_at == NOW + timedelta(seconds=4)
+    assert claims[soon].due_at == NOW + timedelta(seconds=4)
+    # A running lease is never taken early, however close its end.
+    lease_ends = NOW + LEASE
+    taken = claim(engine, lease_ends - timedelta(seconds=1), worker="w2", **ahead)
+    assert {c.id for c in taken}.isdisjoint(claims) and moved in {c.id for c in taken}
+
+
 def test_retry_keeps_the_row_until_its_time(engine) -> None:  # type: ignore[no-untyped-def]
     message_id = schedule(engine, "k", NOW)
     claim(engine, NOW)

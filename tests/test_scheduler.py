@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -728,3 +730,103 @@ def test_warm_up_keeps_startup_objects_out_of_the_collectors_way(rig: Rig) -> No
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+class RunningClock:
+    """Real time, started at a chosen instant: the tick really waits for what it claimed ahead."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start, self._mono = start, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._mono)
+
+
+def _ahead_rig(rig: Rig, lead: float) -> tuple[Scheduler, RunningClock, int]:
+    """The 7-days-before reminder planned, the clock `lead` seconds before it is due, and a
+    scheduler whose next tick falls in the last interval before it."""
+    deadline = add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.clock.now = REMINDER_AT - timedelta(minutes=1)
+    rig.replan()
+    clock = RunningClock(REMINDER_AT - timedelta(seconds=lead))
+    scheduler = build_scheduler(
+        rig.settings, engine=rig.engine, clock=clock, max_workers=2, refresh_every=timedelta(1)
+    )
+    scheduler._last_refresh = clock()  # plans stay as the test made them
+    return scheduler, clock, deadline
+
+
+def _posted_at(rig: Rig, clock: RunningClock) -> list[datetime]:
+    """Records, in a thread, when the fake Slack shows the first post in the channel."""
+    seen: list[datetime] = []
+
+    def watch() -> None:
+        if rig.fake.wait_for(lambda: bool(rig.posts()), timeout=10):
+            seen.append(clock())
+
+    threading.Thread(target=watch, daemon=True).start()
+    return seen
+
+
+def test_a_tick_before_its_time_prepares_the_reminder_and_posts_it_on_the_second(
+    rig: Rig,
+) -> None:
+    scheduler, clock, _ = _ahead_rig(rig, lead=1.5)
+    seen = _posted_at(rig, clock)
+    try:
+        stats = scheduler.tick()
+    finally:
+        scheduler.shutdown()
+    assert stats.sent == 1
+    [message] = rig.posts()
+    assert "Årsrapport" in visible_text(message) and "om 7 dager" in visible_text(message)
+    assert "for sent" not in visible_text(message)
+    # Claimed ahead by this tick, posted not before its time, and not late either.
+    [row] = [r for r in rig.rows() if r.state == OutboxState.SENT]
+    assert row.claimed_at is not None and row.claimed_at < REMINDER_AT - timedelta(seconds=1)
+    assert seen and REMINDER_AT <= seen[0] < REMINDER_AT + timedelta(seconds=0.5)
+
+
+@pytest.mark.parametrize("change", ["retitled", "deleted", "paused", "done"])
+def test_a_change_after_the_reminder_was_prepared_shows_in_what_is_posted(
+    rig: Rig, change: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from storage.models import Deadline
+    from storage.models_outbox import DeadlineDone
+
+    scheduler, clock, deadline = _ahead_rig(rig, lead=2.0)
+    ticked: list[Any] = []
+    worker = threading.Thread(target=lambda: ticked.append(scheduler.tick()), daemon=True)
+    with caplog.at_level("INFO", logger="bot.scheduler"):
+        worker.start()
+        # Claimed (and so rendered, a moment later) well before its time; then the change.
+        while not any(r.state == OutboxState.CLAIMED for r in rig.rows()):
+            time.sleep(0.02)
+        time.sleep(0.5)
+        with session_scope(rig.engine, write=True) as session:
+            item = session.get(Deadline, deadline)
+            assert item is not None
+            if change == "retitled":
+                item.title = "Årsrapport (ny frist)"
+            elif change == "deleted":
+                session.delete(item)
+            elif change == "paused":
+                workspace = session.get(Workspace, TEAM)
+                assert workspace is not None
+                workspace.reminders_paused = True
+            else:
+                session.add(
+                    DeadlineDone(
+                        team_id=TEAM, deadline_id=deadline, occurrence=DEADLINE_DAY, done_by=ADMIN
+                    )
+                )
+        assert clock() < REMINDER_AT
+        worker.join(timeout=10)
+    scheduler.shutdown()
+    assert "changed since rendered" in caplog.text
+    [stats] = ticked
+    if change == "retitled":
+        [message] = rig.posts()
+        assert "Årsrapport (ny frist)" in visible_text(message)
+    else:
+        assert stats.sent == 0 and stats.cancelled == 1 and rig.posts() == []
