@@ -445,7 +445,7 @@ class FakeSlack:
         if not isinstance(view, dict):
             return {"ok": False, "error": "invalid_arguments"}
         try:
-            View(**view).validate_json()
+            View(**view).to_dict()  # validates every block and element, not only the view
         except (SlackObjectFormationError, TypeError, KeyError) as err:
             return {
                 "ok": False,
@@ -585,7 +585,7 @@ def _valid_block_shape(shape: str) -> bool:
         obj = Block.parse(json.loads(shape))
         if obj is None:
             return False
-        obj.validate_json()
+        obj.to_dict()  # validates the block and, unlike validate_json(), every element in it
     except (SlackObjectFormationError, ValueError, TypeError, KeyError):
         return False
     return True
