@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 import handlers
 from bot.services import Clock, Services, system_clock
 from bot.settings import Settings
+from handlers.router import COMMAND
 from storage.db import make_engine, session_scope
 from storage.importers.calendar import seed_workspace
 from storage.models import utcnow
@@ -83,21 +84,41 @@ class AckWaitingExecutor(ThreadPoolExecutor):
     budget of a fast reply). Waking on the ack itself, or on the listener's end if that
     comes within one such tick, removes that wait; longer work after the ack (Reply.after:
     uploads) still runs on after the reply, as Bolt's default mode promises.
+
+    A listener that hands its work after the ack to `after_ack` (the `/dks` command does)
+    runs in the request's own thread instead (`inline`): handing it to a pool thread and
+    waking the request thread again cost about as much as answering `/dks frist` itself.
     """
 
     def __init__(self) -> None:
         super().__init__(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
         self._expected = threading.local()
 
-    def expect(self, ack: NotifyingAck) -> None:
+    def expect(self, ack: NotifyingAck, *, inline: bool = False) -> None:
         """Called in the request's thread before its listener starts."""
         self._expected.ack = ack
+        self._expected.inline = inline
+
+    def after_ack(self, fn: Callable[[], object]) -> None:
+        """Run a listener's work after its ack on a pool thread; the reply waits for it at
+        most AFTER_ACK_GRACE_SECONDS (a views.open is done before the reply goes, as under
+        Bolt's polling; an upload goes on after it)."""
+        wait([super().submit(fn)], timeout=AFTER_ACK_GRACE_SECONDS)
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
-        future = super().submit(fn, *args, **kwargs)
         ack: NotifyingAck | None = getattr(self._expected, "ack", None)
+        inline = getattr(self._expected, "inline", False)
         # Only the first submit of a request is its listener; lazy listeners start after it.
-        self._expected.ack = None
+        self._expected.ack, self._expected.inline = None, False
+        if ack is not None and inline:
+            done: Future[_T] = Future()
+            try:
+                # Bolt's wrapper handles the listener's own errors; this is for the rest.
+                done.set_result(fn(*args, **kwargs))
+            except Exception as err:
+                done.set_exception(err)
+            return done
+        future = super().submit(fn, *args, **kwargs)
         if ack is not None and ack.response is None:
             # A listener that fails or never acks still ends the wait when it returns.
             future.add_done_callback(lambda _: ack.done.set())
@@ -106,6 +127,11 @@ class AckWaitingExecutor(ThreadPoolExecutor):
             # it mostly was under Bolt's polling; longer work goes on after the reply.
             wait([future], timeout=AFTER_ACK_GRACE_SECONDS)
         return future
+
+
+def run_now(fn: Callable[[], object]) -> None:
+    """`after_ack` with process_before_response: the reply waits for everything anyway."""
+    fn()
 
 
 class WorkspaceSeeder:
@@ -182,12 +208,16 @@ def create_app(
         listener_executor=executor,
     )
 
-    def inject_services(context: BoltContext, next: Callable[[], Any]) -> Any:
+    def inject_services(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
         context["services"] = services
-        if not process_before_response:
+        if process_before_response:
+            context["after_ack"] = run_now
+        else:
             ack = NotifyingAck()
             context["ack"] = ack
-            executor.expect(ack)
+            context["after_ack"] = executor.after_ack
+            # Only /dks (whose listener hands its later work to after_ack) runs inline.
+            executor.expect(ack, inline=body.get("command") == COMMAND)
         if context.team_id:
             seeder.ensure(context.team_id)
         return next()

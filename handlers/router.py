@@ -124,10 +124,17 @@ def register(app: App, subcommands: Sequence[Subcommand]) -> None:
         # The reply travels in the ack: one round trip, well inside Slack's 3 seconds.
         ack(**reply.as_message())
         if reply.after is not None:
-            try:
-                reply.after()
-            except Exception:
-                logger.exception("/dks %s failed after the ack", sub.name)
-                respond(**error_reply().as_message())
+            after = reply.after
+
+            def run_after() -> None:
+                try:
+                    after()
+                except Exception:
+                    logger.exception("/dks %s failed after the ack", sub.name)
+                    respond(**error_reply().as_message())
+
+            # Not in this thread: in Bolt's default mode it may be the request's own, and the
+            # reply must not wait for an upload (bot.app.AckWaitingExecutor).
+            context["after_ack"](run_after)
 
     app.command(COMMAND)(handle_dks)

@@ -330,3 +330,31 @@ def test_kontakt_shows_a_contact_with_every_field_at_its_longest(slack, sqlite_e
     assert "Åse &amp; NNN" in text and "<mailto:a&amp;b" in text and "<@U0LANG>" in text
     section = next(b for b in reply["blocks"] if b["type"] == "section")
     assert len(section["text"]["text"]) <= 3000
+
+
+def test_work_after_the_ack_does_not_hold_up_the_reply(slack) -> None:  # type: ignore[no-untyped-def]
+    """`/dks tilbakemelding` opens its form after the ack; a slow Slack there must not make
+    the command itself slow (the reply would pass Slack's 3 seconds)."""
+    fake = slack.fake
+    opened_by_slack = fake._api_views_open
+
+    def slow_views_open(args):  # type: ignore[no-untyped-def]
+        time.sleep(1.5)
+        return opened_by_slack(args)
+
+    fake._api_views_open = slow_views_open
+    body = slash_command_body(
+        text="tilbakemelding",
+        team_id=TEAM,
+        user_id=ADMIN,
+        channel_id=CHANNEL,
+        response_url=fake.response_url(),
+    )
+    started = time.monotonic()
+    response = slack.post(body)
+    replied_after = time.monotonic() - started
+    assert response.status_code == 200 and response.text == ""
+    assert replied_after < 1.0
+    # The form still opens once Slack answers.
+    assert fake.wait_for(lambda: any(v for v in fake.views.values()), timeout=5)
+    assert len(fake.calls_to("views.open")) == 1
