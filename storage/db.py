@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -127,39 +131,121 @@ def _driver_sql(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[
 
 
 def read_one(engine: Engine, statement: ClauseElement, params: dict[str, Any]) -> Any | None:
-    """The first row of a one-statement read, on a pooled DBAPI connection.
+    """The first row of a one-statement read, on a raw DBAPI connection.
 
     For reads asked on every request (data versions): a Session, or even a Core Connection,
     costs several times the query itself (SQLAlchemy bookkeeping, and on PostgreSQL a BEGIN
-    and a ROLLBACK round trip besides the query). `statement` must be built once (it is a
-    cache key). Driver errors come out as SQLAlchemy's DBAPIError, as from any other query.
+    and a ROLLBACK round trip besides the query). On PostgreSQL the read also skips the pool's
+    pre-ping (`_ReadConnections`). `statement` must be built once (it is a cache key). Driver
+    errors come out as SQLAlchemy's DBAPIError, as from any other query.
     """
     sql, order = _driver_sql(statement, engine.dialect)
     bound: Any = tuple(params[name] for name in order) if order is not None else params
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    connection = engine.raw_connection()
-    try:
-        driver: Any = connection.driver_connection
-        # PostgreSQL drivers open a transaction for a SELECT unless told not to; the pool's
-        # rollback on return is then one more round trip. SQLite's connections already
-        # autocommit here (pysqlite's own transactions are off, see _configure_sqlite).
-        autocommit = engine.dialect.name == "postgresql" and hasattr(driver, "autocommit")
-        if autocommit:
-            driver.autocommit = True
+    if engine.dialect.name == "sqlite":
+        # SQLite's connections already autocommit here (pysqlite's own transactions are off,
+        # see _configure_sqlite), and its pool does not ping.
+        connection = engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, bound)
-                return cursor.fetchone()
-            finally:
-                cursor.close()
+            return _fetch_one(engine, connection, sql, bound)
         finally:
-            if autocommit:
-                driver.autocommit = False
+            connection.close()
+    return _ReadConnections.of(engine).fetch_one(sql, bound)
+
+
+def _fetch_one(engine: Engine, connection: Any, sql: str, bound: Any) -> Any | None:
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, bound)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
     except dbapi_error as err:
         raise DBAPIError.instance(sql, bound, err, dbapi_error) from err
-    finally:
+
+
+class _ReadConnections:
+    """A few connections of a PostgreSQL engine kept apart for `read_one`, in autocommit.
+
+    The pool pings every connection it hands out (`pool_pre_ping`), so that a database
+    restart never fails a request: on PostgreSQL that ping cost more than the read itself.
+    These connections are not pinged; a read that finds its connection dropped closes it
+    and reads again on a new one, which is as safe for a read and costs only after a
+    restart. They close with `engine.dispose()`, and a forked process starts its own.
+    """
+
+    KEEP = 16
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._free: list[Any] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    @classmethod
+    def of(cls, engine: Engine) -> _ReadConnections:
+        found = _READ_CONNECTIONS.get(engine)
+        if found is None:
+            with _READ_CONNECTIONS_LOCK:
+                found = _READ_CONNECTIONS.get(engine)
+                if found is None:
+                    found = _READ_CONNECTIONS[engine] = cls(engine)
+        return found
+
+    def fetch_one(self, sql: str, bound: Any) -> Any | None:
+        for attempt in (1, 2):
+            connection = self._take()
+            try:
+                row = _fetch_one(self._engine, connection, sql, bound)
+            except DBAPIError as err:
+                if err.connection_invalidated or self._dropped(err, connection):
+                    connection.close()
+                    if attempt == 1:
+                        continue
+                else:
+                    self._give_back(connection)
+                raise
+            self._give_back(connection)
+            return row
+        raise AssertionError("unreachable")
+
+    def _dropped(self, err: DBAPIError, connection: Any) -> bool:
+        orig: Any = err.orig
+        return bool(self._engine.dialect.is_disconnect(orig, connection, None))
+
+    def _take(self) -> Any:
+        with self._lock:
+            if self._pid != os.getpid():
+                # Forked: the parent's sockets are not ours to use (or to close).
+                self._free, self._pid = [], os.getpid()
+            if self._free:
+                return self._free.pop()
+        # A new connection from the engine's own settings (pinged once, as the pool does).
+        fairy = self._engine.raw_connection()
+        fairy.detach()
+        connection: Any = fairy.dbapi_connection
+        connection.autocommit = True  # one SELECT: no BEGIN, and no ROLLBACK after it
+        return connection
+
+    def _give_back(self, connection: Any) -> None:
+        with self._lock:
+            if self._pid == os.getpid() and len(self._free) < self.KEEP:
+                self._free.append(connection)
+                return
         connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            free, self._free = self._free, []
+        for connection in free:
+            with contextlib.suppress(Exception):  # a dead socket is gone either way
+                connection.close()
+
+
+_READ_CONNECTIONS: weakref.WeakKeyDictionary[Engine, _ReadConnections] = weakref.WeakKeyDictionary()
+_READ_CONNECTIONS_LOCK = threading.Lock()
 
 
 def ping(engine: Engine) -> None:

@@ -13,12 +13,13 @@ from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from bot.signing import slash_command_body
 from storage.calendar import upcoming_page
 from storage.contacts import contact_search_key, search_contacts
-from storage.db import make_engine, session_scope
+from storage.db import make_engine, read_one, session_scope
 from storage.folding import search_key
 from storage.home import (
     next_home_occurrences,
@@ -347,3 +348,56 @@ def test_a_coordinator_added_elsewhere_can_edit_at_once(make_driver, engine: Eng
     response = slack.post(body)
     assert response.status_code == 200 and "Bare koordinatorer" not in response.text
     assert slack.fake.calls_to("views.open"), "the coordinator's modal opens"
+
+
+def test_version_reads_survive_a_dropped_connection_and_close_with_the_engine(
+    engine: Engine,
+) -> None:
+    """The per-request version read skips the pool's ping on PostgreSQL; a restarted server
+    (here: every other connection killed) must still not fail a request."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads through its pool; nothing to drop")
+    cache = SnapshotCache(engine)
+    with session_scope(engine, write=True) as session:
+        session.add(Workspace(team_id="T0READ"))
+    before = cache.versions("T0READ")
+    admin = make_engine(engine.url.render_as_string(hide_password=False))
+
+    def others() -> list[int]:
+        with admin.connect() as conn:
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalars()
+            )
+
+    try:
+        assert others(), "the read keeps its connection"
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        admin.dispose()  # its own pooled connections were among those killed
+        with session_scope(admin, write=True) as session:
+            workspace = session.get(Workspace, "T0READ")
+            assert workspace is not None
+            workspace.reminders_paused = True
+        after = cache.versions("T0READ")  # on a new connection, and it sees the write
+        assert after.settings == before.settings + 1
+        # A failing statement is an error as usual, and the next read still works.
+        with pytest.raises(DBAPIError):
+            read_one(engine, _NO_SUCH_TABLE, {})
+        assert cache.versions("T0READ") == after
+        engine.dispose()
+        assert others() == []
+    finally:
+        admin.dispose()
+
+
+_NO_SUCH_TABLE = select(text("1")).select_from(text("no_such_table"))
