@@ -129,16 +129,19 @@ class SlackDriver:
         )
         return self.http.post(self.url + "/slack/events", content=body.encode(), headers=sent)
 
-    def command(self, text: str, *, user: str = ADMIN, team: str = TEAM) -> dict[str, Any]:
-        """Run `/dks <text>` and return what the user sees (the ack body)."""
-        body = slash_command_body(
+    def command_body(self, text: str, *, user: str = ADMIN, team: str = TEAM) -> str:
+        """The form body Slack sends for `/dks <text>` typed in the test channel."""
+        return slash_command_body(
             text=text,
             team_id=team,
             user_id=user,
             channel_id=CHANNEL,
             response_url=self.fake.response_url(),
         )
-        response = self.post(body)
+
+    def command(self, text: str, *, user: str = ADMIN, team: str = TEAM) -> dict[str, Any]:
+        """Run `/dks <text>` and return what the user sees (the ack body)."""
+        response = self.post(self.command_body(text, user=user, team=team))
         assert response.status_code == 200, response.text
         return json.loads(response.text)
 

@@ -7,7 +7,7 @@ import time
 from datetime import date, timedelta
 from datetime import time as clock_time
 
-from bot.signing import block_actions_body, button_action, signed_headers, slash_command_body
+from bot.signing import block_actions_body, button_action, signed_headers
 from handlers.views.calendar import DEADLINES_MORE_ACTION, MORE_BLOCK_ID
 from storage.models import DatePrecision, MeetingForm
 from tests.conftest import ADMIN, CHANNEL, TEAM
@@ -258,13 +258,7 @@ def test_long_and_odd_input_gets_a_valid_reply(slack):
 
 
 def test_forged_and_stale_signatures_get_401(slack, fake_slack):
-    body = slash_command_body(
-        text="frist",
-        team_id=TEAM,
-        user_id=ADMIN,
-        channel_id=CHANNEL,
-        response_url=fake_slack.response_url(),
-    )
+    body = slack.command_body("frist")
     forged = signed_headers("not-the-secret", body)
     assert slack.post(body, headers=forged).status_code == 401
     stale = signed_headers(
@@ -343,13 +337,7 @@ def test_work_after_the_ack_does_not_hold_up_the_reply(slack) -> None:  # type: 
         return opened_by_slack(args)
 
     fake._api_views_open = slow_views_open
-    body = slash_command_body(
-        text="tilbakemelding",
-        team_id=TEAM,
-        user_id=ADMIN,
-        channel_id=CHANNEL,
-        response_url=fake.response_url(),
-    )
+    body = slack.command_body("tilbakemelding")
     started = time.monotonic()
     response = slack.post(body)
     replied_after = time.monotonic() - started

@@ -54,6 +54,20 @@ def claim(engine, now: datetime, worker: str = "w1", **kw):  # type: ignore[no-u
         return claim_due(session=session, now=now, worker=worker, lease=LEASE, **kw)
 
 
+def retry(engine, message_id: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Worker w1 gives its claimed row back for a retry at `at` (Slack said internal_error)."""
+    with session_scope(engine, write=True) as session:
+        assert mark_retry(
+            session=session,
+            message_id=message_id,
+            worker="w1",
+            retry_at=at,
+            reason="internal_error",
+            needs_check=True,
+            now=NOW,
+        )
+
+
 def test_scheduling_is_idempotent_and_moves_pending_rows(engine) -> None:  # type: ignore[no-untyped-def]
     first = schedule(engine, "k1", NOW + timedelta(hours=1))
     again = schedule(engine, "k1", NOW + timedelta(hours=2), target="C2", payload={"n": "moved"})
@@ -145,16 +159,7 @@ def test_claiming_ahead_takes_only_planned_rows_of_the_kinds_asked(engine) -> No
     schedule(engine, "later", NOW + timedelta(seconds=6), kind="reminder")
     moved = schedule(engine, "moved", NOW - timedelta(minutes=1), kind="reminder")
     claim(engine, NOW - timedelta(minutes=1))
-    with session_scope(engine, write=True) as session:  # a retry 3 s from now
-        assert mark_retry(
-            session=session,
-            message_id=moved,
-            worker="w1",
-            retry_at=NOW + timedelta(seconds=3),
-            reason="internal_error",
-            needs_check=True,
-            now=NOW,
-        )
+    retry(engine, moved, NOW + timedelta(seconds=3))
     claims = {c.id: c for c in claim(engine, NOW, **ahead)}
     # Due now: goes now. Planned for 4 s from now: taken, to go out at its time. A retry is
     # not at its planned time, another kind is not asked for, 6 s is beyond the lookahead.
@@ -171,16 +176,7 @@ def test_claiming_ahead_takes_only_planned_rows_of_the_kinds_asked(engine) -> No
 def test_retry_keeps_the_row_until_its_time(engine) -> None:  # type: ignore[no-untyped-def]
     message_id = schedule(engine, "k", NOW)
     claim(engine, NOW)
-    with session_scope(engine, write=True) as session:
-        assert mark_retry(
-            session=session,
-            message_id=message_id,
-            worker="w1",
-            retry_at=NOW + timedelta(seconds=30),
-            reason="internal_error",
-            needs_check=True,
-            now=NOW,
-        )
+    retry(engine, message_id, NOW + timedelta(seconds=30))
     assert claim(engine, NOW + timedelta(seconds=29)) == []
     # Re-scheduling to an earlier time does not jump the retry queue.
     schedule(engine, "k", NOW)
