@@ -218,7 +218,9 @@ def bench_delivery(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2 + args.phase)
         _move_due(engine, due)
     # Tick the way the interval job would: its last tick before the due second falls `phase`
-    # seconds before it (anywhere in one interval, 5 s in production).
+    # seconds before it (1 s in production: the job ticks a second before every 5-second mark,
+    # and reminders are due on whole minutes; 0 is a tick that comes exactly on the due second,
+    # e.g. the first tick of a process started just then).
     while datetime.now(UTC) < due - timedelta(seconds=args.phase):
         time.sleep(0.001)
     parent.send("stats")
@@ -416,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         "--phases",
         default="1,0",
         help="seconds between the interval job's last tick and the due second, one delivery "
-        "run each (default 1,0: a tick a second ahead, and one on the due second itself)",
+        "run each (default 1,0: as the interval job ticks, and a tick on the due second itself)",
     )
     parser.add_argument("--skip-delivery", action="store_true")
     parser.add_argument("--skip-tick", action="store_true")

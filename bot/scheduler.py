@@ -52,6 +52,7 @@ from urllib.request import Request
 
 import httptools
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -118,6 +119,10 @@ RENDER_GROWTH = 4
 # A message answered with 429 is tried again in the same tick this many times (each after
 # its channel's Retry-After), then goes back to the outbox.
 RATE_LIMIT_TRIES = 3
+# Interval ticks fall this long before each multiple of the interval (counted from a whole
+# minute), so a row due on the minute is claimed and rendered before its time.
+TICK_LEAD_SECONDS = 1.0
+_TICK_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
 # A message rendered ahead of its time is posted only if its workspace's inputs, read at most
 # this long before, are what they were at rendering.
 INPUTS_FRESH_FOR = 0.5
@@ -614,21 +619,39 @@ class Scheduler:
         gc.freeze()
 
     def start(self) -> Scheduler:
+        """Tick now, then every interval, each tick TICK_LEAD_SECONDS before a multiple of the
+        interval: reminders are due on whole minutes, so the tick before their time always
+        claims and renders them ahead (`lookahead`), and they go out on the second."""
         self.warm_up()
         # APScheduler logs every run at INFO: a line a tick says nothing an operator needs.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        scheduler = BackgroundScheduler(timezone=self.settings.timezone)
+        tz = self.settings.timezone
+        scheduler = BackgroundScheduler(timezone=tz)
+        lead = min(TICK_LEAD_SECONDS, self.interval / 2)
         scheduler.add_job(
             self._run_tick,
-            trigger="interval",
-            seconds=self.interval,
+            trigger=IntervalTrigger(
+                seconds=self.interval,
+                start_date=_TICK_ANCHOR - timedelta(seconds=lead),
+                timezone=tz,
+            ),
             id=JOB_ID,
             name="post due outbox messages",
             replace_existing=True,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
-            next_run_time=datetime.now(self.settings.timezone),
+        )
+        # The first tick at once (what came due while the process was down), not at the first
+        # aligned moment; the tick lock keeps it from overlapping the interval job.
+        scheduler.add_job(
+            self._run_tick,
+            trigger="date",
+            run_date=datetime.now(tz),
+            id=f"{JOB_ID}:start",
+            name="first outbox tick",
+            replace_existing=True,
+            misfire_grace_time=None,
         )
         scheduler.start()
         self._scheduler = scheduler

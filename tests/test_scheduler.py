@@ -341,6 +341,12 @@ def test_the_apscheduler_job_is_stable_and_reports_its_age(rig: Rig, engine: Eng
         assert job is not None
         assert job.max_instances == 1 and job.coalesce is True
         assert str(rig.scheduler._scheduler.timezone) == "Europe/Oslo"  # type: ignore[union-attr]
+        # Every tick a second before a multiple of five seconds: the one before 09:00:00
+        # claims what is due at 09:00:00 and has it ready.
+        first = job.next_run_time
+        later = job.trigger.get_next_fire_time(first, first)
+        assert (first.second % 5, first.microsecond) == (4, 0)
+        assert later - first == timedelta(seconds=5)
         assert rig.fake.wait_for(lambda: rig.scheduler.last_tick_age() is not None, timeout=10)
         app = create_app(rig.settings, engine=engine, clock=rig.clock)
         url, server = serve_wsgi(create_wsgi_app(app, engine, tick_age=rig.scheduler.last_tick_age))
