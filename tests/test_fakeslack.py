@@ -46,3 +46,20 @@ def test_blocks_are_judged_each_time_however_often_their_shape_was_seen(
             client.chat_postMessage(channel=CHANNEL, text="t", blocks=bad)
         assert refused.value.response["error"] == "invalid_blocks"
     assert len(fake_slack.messages[CHANNEL]) == 4
+
+
+def test_a_view_with_one_bad_element_is_refused_with_slack_sdks_reason(
+    fake_slack: FakeSlack,
+) -> None:
+    client = WebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    home = {"type": "home", "blocks": _blocks()}
+    client.views_publish(user_id="U1", view=home)
+    client.views_publish(user_id="U1", view={**home, "blocks": _blocks() * 50})  # 100 blocks
+    for bad, reason in (
+        ({**home, "blocks": _blocks(label="x" * 76)}, "75"),
+        ({**home, "blocks": _blocks() * 51}, "100"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            client.views_publish(user_id="U1", view=bad)
+        assert refused.value.response["error"] == "invalid_arguments"
+        assert reason in " ".join(refused.value.response["response_metadata"]["messages"])
