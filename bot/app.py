@@ -85,9 +85,10 @@ class AckWaitingExecutor(ThreadPoolExecutor):
     comes within one such tick, removes that wait; longer work after the ack (Reply.after:
     uploads) still runs on after the reply, as Bolt's default mode promises.
 
-    A listener that hands its work after the ack to `after_ack` (the `/dks` command does)
-    runs in the request's own thread instead (`inline`): handing it to a pool thread and
-    waking the request thread again cost about as much as answering `/dks frist` itself.
+    A listener whose whole answer is the ack (`/dks`, which hands later work to `after_ack`;
+    type-ahead options) runs in the request's own thread instead (`inline`): handing it to a
+    pool thread and waking the request thread again cost about as much as answering
+    `/dks frist` itself.
     """
 
     def __init__(self) -> None:
@@ -127,6 +128,12 @@ class AckWaitingExecutor(ThreadPoolExecutor):
             # it mostly was under Bolt's polling; longer work goes on after the reply.
             wait([future], timeout=AFTER_ACK_GRACE_SECONDS)
         return future
+
+
+def _answered_in_the_ack(body: dict[str, Any]) -> bool:
+    """Requests whose listener's whole answer is its ack, run in the request's thread: `/dks`
+    (which hands later work to after_ack) and type-ahead options (nothing after the ack)."""
+    return body.get("command") == COMMAND or body.get("type") == "block_suggestion"
 
 
 def run_now(fn: Callable[[], object]) -> None:
@@ -216,8 +223,7 @@ def create_app(
             ack = NotifyingAck()
             context["ack"] = ack
             context["after_ack"] = executor.after_ack
-            # Only /dks (whose listener hands its later work to after_ack) runs inline.
-            executor.expect(ack, inline=body.get("command") == COMMAND)
+            executor.expect(ack, inline=_answered_in_the_ack(body))
         if context.team_id:
             seeder.ensure(context.team_id)
         return next()
