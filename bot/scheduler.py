@@ -123,6 +123,7 @@ RATE_LIMIT_TRIES = 3
 # minute), so a row due on the minute is claimed and rendered before its time.
 TICK_LEAD_SECONDS = 1.0
 _TICK_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
+_NOT_AHEAD = object()  # a message rendered at its time: no inputs token to check
 # A message rendered ahead of its time is posted only if its workspace's inputs, read at most
 # this long before, are what they were at rendering.
 INPUTS_FRESH_FOR = 0.5
@@ -833,7 +834,15 @@ class Scheduler:
                     render_wanted.notify()
                     rendered.wait_for(lambda: claim.id in prepared)
                     waiting_for_render[0] -= 1
-                return prepared[claim.id]
+                found = prepared[claim.id]
+                # Checked once, at the first try: a retry after a 429 posts what was kept.
+                token = ahead_tokens.pop(claim.id, _NOT_AHEAD)
+            if token is not _NOT_AHEAD and inputs_now.moved(claim, token):
+                log.info("outbox message %s changed since rendered; again", claim.id)
+                found = self._render([claim])[claim.id]
+                with lock:
+                    prepared[claim.id] = found
+            return found
 
         def work() -> None:
             if isinstance(self.client, KeepAliveWebClient):
@@ -843,14 +852,9 @@ class Scheduler:
                 claim = queues[target].popleft()
                 again = False
                 try:
-                    outgoing = rendering_of(claim)
-                    if claim.id in ahead_tokens and inputs_now.moved(claim, ahead_tokens[claim.id]):
-                        log.info("outbox message %s changed since rendered; again", claim.id)
-                        ahead_tokens.pop(claim.id, None)
-                        outgoing = self._render([claim])[claim.id]
                     again = self._deliver_one(
                         claim,
-                        outgoing,
+                        rendering_of(claim),
                         stats,
                         may_wait=limited[claim.id] < RATE_LIMIT_TRIES,
                     )

@@ -194,26 +194,21 @@ class _ReadConnections:
                     found = _READ_CONNECTIONS[engine] = cls(engine)
         return found
 
-    def fetch_one(self, sql: str, bound: Any) -> Any | None:
-        for attempt in (1, 2):
-            connection = self._take()
-            try:
-                row = _fetch_one(self._engine, connection, sql, bound)
-            except DBAPIError as err:
-                if err.connection_invalidated or self._dropped(err, connection):
-                    connection.close()
-                    if attempt == 1:
-                        continue
-                else:
-                    self._give_back(connection)
+    def fetch_one(self, sql: str, bound: Any, *, again: bool = True) -> Any | None:
+        connection = self._take()
+        try:
+            row = _fetch_one(self._engine, connection, sql, bound)
+        except DBAPIError as err:
+            orig: Any = err.orig
+            if not self._engine.dialect.is_disconnect(orig, connection, None):
+                self._give_back(connection)
                 raise
-            self._give_back(connection)
-            return row
-        raise AssertionError("unreachable")
-
-    def _dropped(self, err: DBAPIError, connection: Any) -> bool:
-        orig: Any = err.orig
-        return bool(self._engine.dialect.is_disconnect(orig, connection, None))
+            connection.close()
+            if not again:
+                raise
+            return self.fetch_one(sql, bound, again=False)
+        self._give_back(connection)
+        return row
 
     def _take(self) -> Any:
         with self._lock:

@@ -777,7 +777,7 @@ def performances_without_feedback(
     the first `limit` and how many there are (at most MISSING_COUNT_CAP + 1).
 
     Read on every Home tab, so in one statement, and on PostgreSQL outside a transaction:
-    one round trip (the index on team and start time finds the window)."""
+    one round trip (the index on team and end time finds the window)."""
     reader = (
         engine.execution_options(isolation_level="AUTOCOMMIT")
         if engine.dialect.name == "postgresql"
