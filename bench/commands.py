@@ -6,8 +6,8 @@ A fresh SQLite database (and optionally the PostgreSQL database named by --datab
 national-scale data (bench.common.populate_national) under several workspaces. One gunicorn
 server (the gthread configuration `dks-bot serve` uses) then serves, side by side:
 
-- `bot`: the real app exactly as `dks-bot serve` builds it (bot.server.build_wsgi_app),
-- `bot-pbr`: the real app with Bolt's process_before_response=True,
+- `bot`: the real app exactly as `dks-bot serve` builds it (bot.server.build_wsgi_app; it
+  always runs with Bolt's process_before_response=True),
 - `bare`, `bare-pbr`: a bare Bolt App whose /dks acks fixed text, in Bolt's two modes,
 
 and signed slash commands go to each in turn, one at a time, so all see the same machine.
@@ -65,9 +65,9 @@ from bench.common import (
     wait_for_http,
 )
 from bot.app import create_app
-from bot.fakeslack import FakeSlack
 from bot.server import WSGIApp
 from bot.settings import Settings
+from bot.shell.fakeslack import FakeSlack
 from storage.calendar import Occurrence, upcoming, upcoming_page
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Contact, Deadline, Meeting, Municipality, School
@@ -85,7 +85,7 @@ ERROR_MARK = "Noe gikk galt"
 def wsgi_app() -> WSGIApp:
     """The apps under test, each under its own path prefix; settings come from the environment.
 
-    BENCH_POSTGRES_URL, when set, adds the bot on PostgreSQL as `bot-pg` and `bot-pg-pbr`.
+    BENCH_POSTGRES_URL, when set, adds the bot on PostgreSQL as `bot-pg`.
     """
 
     def bare(secret: str, client: WebClient, pbr: bool) -> App:
@@ -120,7 +120,7 @@ def prepare(engine: Engine, label: str) -> None:
 
 
 # A series whose every request searches for another school: nothing it shows has been shown
-# before, so no remembered block helps (see handlers.views.frozen).
+# before, so no remembered block helps (see handlers.core.frozen).
 VARIED = "kontakt <skole>"
 
 
@@ -386,9 +386,9 @@ def profile(engine: Engine, settings: Settings, command: str, requests: int) -> 
     """Run one command in-process (Bolt's dispatch, no HTTP) under cProfile."""
     from slack_bolt.request import BoltRequest
 
-    from bot.signing import signed_headers, slash_command_body
+    from bot.shell.signing import signed_headers, slash_command_body
 
-    app = create_app(settings, engine=engine, process_before_response=True)
+    app = create_app(settings, engine=engine)
     assert settings.slack_signing_secret
 
     def once() -> None:
@@ -476,9 +476,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "DATABASE_URL": sqlite_url,
                 "BENCH_POSTGRES_URL": pg_url,
             }
-            apps = ["bot", "bot-pbr"]
+            apps = ["bot"]
             if args.database_url:
-                apps += ["bot-pg", "bot-pg-pbr"]
+                apps += ["bot-pg"]
             apps += ["bare", "bare-pbr"]
             print(
                 f"\nServing {', '.join(apps)} on one gunicorn (gthread, 1 worker, 8 threads); "

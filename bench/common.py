@@ -38,7 +38,7 @@ from sqlalchemy import Engine, insert, select
 from sqlmodel import col
 
 from bot.server import WSGIApp
-from bot.signing import signed_headers, slash_command_body
+from bot.shell.signing import signed_headers, slash_command_body
 from storage.contacts import contact_search_key
 from storage.db import session_scope
 from storage.folding import fold, search_key
@@ -576,13 +576,14 @@ def mount(apps: Mapping[str, WSGIApp]) -> WSGIApp:
 def bench_apps(bare: Callable[[str, WebClient, bool], App]) -> WSGIApp:
     """The apps every bench serves side by side, each under its own path prefix.
 
-    `bot` and `bot-pbr` (and `bot-pg`, `bot-pg-pbr` when BENCH_POSTGRES_URL is set) are the real
-    bot; `bare` and `bare-pbr` are what `bare(signing_secret, client, process_before_response)`
-    builds. Settings come from the environment, in the gunicorn worker.
+    `bot` (and `bot-pg` when BENCH_POSTGRES_URL is set) is the real bot, which always runs with
+    Bolt's process_before_response; `bare` and `bare-pbr` are what
+    `bare(signing_secret, client, process_before_response)` builds in Bolt's two modes.
+    Settings come from the environment, in the gunicorn worker.
     """
     from dataclasses import replace
 
-    from bot.app import create_app, make_client
+    from bot.app import make_client
     from bot.server import build_wsgi_app, create_wsgi_app
     from bot.settings import Settings
     from storage.db import make_engine
@@ -592,9 +593,6 @@ def bench_apps(bare: Callable[[str, WebClient, bool], App]) -> WSGIApp:
 
     def add_bot(prefix: str, used: Settings) -> None:
         apps[prefix] = build_wsgi_app(used)
-        engine = make_engine(used.database_url)
-        pbr = create_app(used, engine=engine, process_before_response=True)
-        apps[prefix + "-pbr"] = create_wsgi_app(pbr, engine, timezone=used.timezone)
 
     add_bot("bot", settings)
     if pg_url := os.environ.get("BENCH_POSTGRES_URL"):

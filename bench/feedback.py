@@ -10,7 +10,7 @@ workspace (the worst case: one workspace holding the whole country's tour plan),
 productions, 50,000 performances over two school years and 100,000 answers. One gunicorn
 server (the gthread configuration `dks-bot serve` uses) serves side by side:
 
-- `bot`, `bot-pbr`: the real app (bot.server.build_wsgi_app), and with process_before_response,
+- `bot`: the real app (bot.server.build_wsgi_app; always process_before_response),
 - `bare`, `bare-pbr`: a bare Bolt App (bench.common.bare_bolt_app, whose /dks acks fixed text)
   with one `options` listener that acks one fixed option: the floor for both request kinds.
 
@@ -58,20 +58,21 @@ from bench.common import (
     gunicorn_subprocess,
     summarize,
 )
-from bot.fakeslack import FakeSlack
 from bot.server import WSGIApp
 from bot.settings import Settings
-from bot.signing import interaction_body, signed_headers, slash_command_body
+from bot.shell.fakeslack import FakeSlack
+from bot.shell.signing import interaction_body, signed_headers, slash_command_body
 from handlers.views.feedback import PERFORMANCE_ACTION, PERFORMANCE_BLOCK, feedback_modal
 from storage.db import make_engine, session_scope
 from storage.feedback import EDIT_WINDOW, QUESTION_KEYS
 from storage.folding import fold
-from storage.models import Municipality, School
-from storage.models_feedback import (
+from storage.models import (
     ArtForm,
     FeedbackAnswer,
+    Municipality,
     Performance,
     Production,
+    School,
     TourplanState,
 )
 from storage.tourplan import local_to_utc, performance_search_key
@@ -535,7 +536,7 @@ def profile(engine: Engine, settings: Settings, query: str, requests: int) -> No
 
     from bot.app import create_app
 
-    app = create_app(settings, engine=engine, process_before_response=True)
+    app = create_app(settings, engine=engine)
     built = Requests(settings.slack_signing_secret or "", "http://127.0.0.1:9/response/1")
 
     def once(body: str, headers: dict[str, Any]) -> None:
@@ -622,9 +623,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "BENCH_POSTGRES_URL": pg_url,
                 "DKS_SECRET_KEY": secrets.token_hex(32),
             }
-            apps = ["bot", "bot-pbr"]
+            apps = ["bot"]
             if args.database_url:
-                apps += ["bot-pg", "bot-pg-pbr"]
+                apps += ["bot-pg"]
             apps += ["bare", "bare-pbr"]
             print(
                 f"\nServing {', '.join(apps)} on one gunicorn (gthread, 1 worker, 8 threads); "

@@ -9,7 +9,7 @@ contacts, 5,000 deadlines, 5,000 meetings) spread over several workspaces; the m
 holds half the country. One gunicorn server (the gthread configuration `dks-bot serve` uses)
 then serves, side by side:
 
-- `bot`, `bot-pbr`: the real app as `dks-bot serve` builds it, in Bolt's two modes,
+- `bot`: the real app as `dks-bot serve` builds it (always process_before_response),
 - `bare`, `bare-pbr`: the foundation benchmark's bare Bolt App (bench.common.bare_bolt_app,
   whose `/dks` acks fixed text), which also publishes a fixed view on app_home_opened,
 
@@ -59,10 +59,10 @@ from bench.common import (
     summarize,
 )
 from bot.app import create_app
-from bot.fakeslack import FakeSlack
 from bot.server import WSGIApp
 from bot.settings import Settings
-from bot.signing import event_body, signed_headers
+from bot.shell.fakeslack import FakeSlack
+from bot.shell.signing import event_body, signed_headers
 from storage.db import make_engine, upgrade
 from storage.models import Deadline
 
@@ -264,7 +264,7 @@ def profile(engine: Engine, settings: Settings, fake: FakeSlack, requests: int) 
     """Dispatch app_home_opened in-process (no HTTP in front) under cProfile."""
     from slack_bolt.request import BoltRequest
 
-    app = create_app(settings, engine=engine, process_before_response=True)
+    app = create_app(settings, engine=engine)
     secret = settings.slack_signing_secret or ""
     users = itertools.cycle(COORDINATORS + MEMBERS)
 
@@ -340,9 +340,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "DATABASE_URL": sqlite_url,
                 "BENCH_POSTGRES_URL": pg_url,
             }
-            apps = ["bot", "bot-pbr"]
+            apps = ["bot"]
             if args.database_url:
-                apps += ["bot-pg", "bot-pg-pbr"]
+                apps += ["bot-pg"]
             apps += ["bare", "bare-pbr"]
             print(
                 f"\nServing {', '.join(apps)} on one gunicorn (gthread, 1 worker, 8 threads); "

@@ -38,7 +38,7 @@ TEAM = "T0BENCH"
 def _fake_process(conn: Any, channels: int) -> None:
     from http.server import ThreadingHTTPServer
 
-    from bot.fakeslack import FakeSlack
+    from bot.shell.fakeslack import FakeSlack
 
     # socketserver's default listen backlog is 5; Slack's edge accepts far more connections at
     # once. With 5, bursts of parallel posts get "connection reset" from the kernel.

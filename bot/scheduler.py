@@ -61,12 +61,12 @@ from slack_sdk.web.slack_response import SlackResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.outbox_kinds import RenderedMessage, get_kind, kinds_rendered_ahead
-from bot.services import Clock, system_clock
+import handlers
 from bot.settings import Settings
-from handlers.views.reminders import late_note
+from handlers.core.outbox_kinds import KindRegistry, RenderedMessage, late_note
+from handlers.core.services import Clock, system_clock
 from storage.db import session_scope
-from storage.models_outbox import outbox_marker
+from storage.models import outbox_marker
 from storage.outbox import (
     Claim,
     claim_due,
@@ -84,6 +84,7 @@ from storage.outbox import (
     schedule_message,
 )
 from storage.reminders import (
+    ALERT_KIND,
     in_quiet_hours,
     last_channel_change,
     next_allowed,
@@ -95,7 +96,6 @@ from storage.workspaces import listed_coordinators
 log = logging.getLogger(__name__)
 
 JOB_ID = "dks-outbox-tick"
-ALERT_KIND = "reminder_alert"
 # Slack's errors that say this channel cannot take the message: retrying will not help.
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 # The workspace is gone for the bot: stop, don't retry.
@@ -295,9 +295,15 @@ _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
 class _Answer:
-    """Collects what httptools' parser reports of one response."""
+    """Collects what httptools' parser reports of one response.
+
+    Interim answers (1xx other than 101: 100 Continue, 103 Early Hints, ...) are complete
+    messages to llhttp, which fires on_message_complete for each and goes on to parse what
+    follows; they are dropped here and reading goes on until the final answer is complete.
+    """
 
     def __init__(self) -> None:
+        self.status = 0
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
         self.complete = False
@@ -311,9 +317,20 @@ class _Answer:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if _is_interim(status):
+            self.headers, self.body = {}, []  # nothing of it belongs to the final answer
+            return
+        # Only known here: the parser resets once the message is over (and the status is
+        # that of the next message as soon as its status line arrives).
+        self.status = status
         self.complete = True
-        # Only known here: the parser resets once the message is over.
         self.keep_alive = bool(self.parser.should_keep_alive())
+
+
+def _is_interim(status: int) -> bool:
+    """1xx answers precede the final one (RFC 9110 15.2); 101 is final (the protocol switches)."""
+    return 100 <= status < 200 and status != 101
 
 
 def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes, bool]:
@@ -321,8 +338,9 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes, boo
     connection must be dropped after it.
 
     Parsed by httptools (llhttp, the parser Node.js uses): http.client parses headers with the
-    email package, which costs more CPU than the rest of a post together. Bodies framed by
-    Content-Length or chunked are read whole; anything malformed, or a connection closed before
+    email package, which costs more CPU than the rest of a post together. Interim 1xx answers
+    are skipped (see _Answer). Bodies framed by Content-Length or chunked are read whole;
+    anything malformed, an unasked-for 101 Switching Protocols, or a connection closed before
     the answer is complete, raises http.client.HTTPException (the caller drops the connection).
     """
     answer = _Answer()
@@ -333,10 +351,11 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes, boo
             raise http.client.RemoteDisconnected("the server closed the connection mid-answer")
         try:
             parser.feed_data(data)
+        except httptools.HttpParserUpgrade as err:  # not an HttpParserError
+            raise http.client.HTTPException("the server switched protocols unasked") from err
         except httptools.HttpParserError as err:
             raise http.client.HTTPException(f"malformed answer: {err}") from err
-    status = parser.get_status_code()
-    return status, answer.headers, b"".join(answer.body), not answer.keep_alive
+    return answer.status, answer.headers, b"".join(answer.body), not answer.keep_alive
 
 
 def _dropped(sock: socket.socket) -> bool:
@@ -545,8 +564,11 @@ class Scheduler:
         per_target: int = 30,
         pace_seconds: float = 1.0,
         lookahead: timedelta | None = None,
+        kinds: KindRegistry | None = None,
     ) -> None:
         self.settings = settings
+        # What each kind of row looks like: every feature's declared outbox kinds.
+        self.kinds = kinds if kinds is not None else handlers.outbox_kinds()
         self.engine = engine
         self.client = client
         self.clock = clock
@@ -733,7 +755,7 @@ class Scheduler:
                 limit=self.batch_size,
                 per_target=self.per_target,
                 ahead=self.lookahead,
-                ahead_kinds=kinds_rendered_ahead(),
+                ahead_kinds=self.kinds.rendered_ahead(),
             )
 
     def _deliver(self, claims: list[Claim], stats: TickStats) -> None:
@@ -784,7 +806,7 @@ class Scheduler:
         heapq.heapify(heap)
         # Rendered before its time: the id's workspace inputs token at rendering.
         ahead_tokens: dict[int, Hashable] = {}
-        inputs_now = _InputCheck(self.engine, claims, self.clock)
+        inputs_now = _InputCheck(self.engine, claims, self.clock, self.kinds)
         # One lock, three things to wait for: a channel ready to post (workers), a rendering
         # (workers), a reason to render (the renderer). Separate conditions wake only the
         # threads concerned: waking every thread on every post costs the GIL time the posts
@@ -936,7 +958,7 @@ class Scheduler:
         with session_scope(self.engine) as session:
             for (name, moment), group in groups.items():
                 ids = [claim.id for claim in group]
-                kind = get_kind(name)
+                kind = self.kinds.get(name)
                 if kind is None:
                     out.update({i: None for i in ids})  # _deliver_one releases the row
                     continue
@@ -1008,7 +1030,7 @@ class Scheduler:
             self._write(release, message_id=claim.id, available_at=now, now=now)
             stats.add("released")
             return False
-        kind = get_kind(claim.kind)
+        kind = self.kinds.get(claim.kind)
         if kind is None:
             log.warning("no renderer for outbox kind %r in this process", claim.kind)
             self._write(
@@ -1253,8 +1275,11 @@ class _InputCheck:
     is due: one query per kind for all its workspaces, kept for the messages whose time had
     come when it was read, for at most INPUTS_FRESH_FOR."""
 
-    def __init__(self, engine: Engine, claims: Sequence[Claim], clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, claims: Sequence[Claim], clock: Clock, kinds: KindRegistry
+    ) -> None:
         self._engine = engine
+        self._kinds = kinds
         self._clock = clock
         self._teams: dict[str, set[str]] = defaultdict(set)
         for claim in claims:
@@ -1264,7 +1289,7 @@ class _InputCheck:
 
     def moved(self, claim: Claim, token: Hashable) -> bool:
         """True unless the claim's workspace inputs are what they were at its rendering."""
-        kind = get_kind(claim.kind)
+        kind = self._kinds.get(claim.kind)
         if kind is None or kind.inputs is None:
             return True
         with self._lock:
@@ -1305,8 +1330,7 @@ def build_scheduler(
     clock: Clock = system_clock,
     **options: Any,
 ) -> Scheduler:
-    """A Scheduler with the outbox client. The caller builds the App first (create_app), which
-    registers every feature's outbox kinds in this process."""
+    """A Scheduler with the outbox client, posting every kind the features declare."""
     return Scheduler(
         settings=settings,
         engine=engine,
@@ -1337,7 +1361,7 @@ def run_forever(
     from storage.db import make_engine
 
     engine = make_engine(settings.database_url)
-    # Building the App registers every feature's outbox kinds; it serves no requests here.
+    # The App serves only the health check here.
     app = create_app(settings, engine=engine, token_verification_enabled=False)
     scheduler = build_scheduler(
         settings,

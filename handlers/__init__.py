@@ -1,6 +1,13 @@
-"""Slack listeners, one module per feature; `register_all` wires them onto an App."""
+"""Slack features, one package each; `register_all` wires their declarations onto an App.
+
+Each feature declares what it adds in a `Feature` (handlers/core/feature.py): `/dks`
+subcommands, Bolt listeners, outbox kinds, Home sections, event subscribers. The order of
+`FEATURES` is the order of `/dks hjelp` and of event delivery.
+"""
 
 from __future__ import annotations
+
+from types import ModuleType
 
 from slack_bolt import App
 
@@ -15,28 +22,57 @@ from handlers import (
     home,
     meetings,
     reminders,
-    router,
 )
+from handlers.core import commands
+from handlers.core.feature import Feature
+from handlers.core.outbox_kinds import KindRegistry
+from handlers.core.services import Services
+
+_MODULES: list[ModuleType] = [
+    deadlines,
+    meetings,
+    contacts,
+    reminders,
+    feedback,
+    home,
+    editing,
+    admin,
+    calendar_feed,
+    help,
+]
 
 
-def register_all(app: App) -> None:
-    features = [
-        deadlines,
-        meetings,
-        contacts,
-        reminders,
-        feedback,
-        home,
-        editing,
-        admin,
-        calendar_feed,
-        help,
-    ]
-    subcommands = [sub for feature in features for sub in feature.SUBCOMMANDS]
-    router.register(app, subcommands)
+def _feature(module: ModuleType) -> Feature:
+    declared = getattr(module, "FEATURE", None)
+    if isinstance(declared, Feature):
+        return declared
+    return Feature(
+        name=module.__name__,
+        register=module.register,
+        subcommands=getattr(module, "SUBCOMMANDS", ()),
+        outbox_kinds=getattr(module, "OUTBOX_KINDS", ()),
+        home_sections=getattr(module, "HOME_SECTIONS", ()),
+        subscribers=getattr(module, "SUBSCRIBERS", ()),
+        busy=getattr(module, "BUSY", False),
+    )
+
+
+FEATURES: list[Feature] = [_feature(m) for m in _MODULES]
+
+
+def register_all(app: App, services: Services) -> None:
+    for feature in FEATURES:
+        services.subcommands.extend(feature.subcommands)
+        services.home_sections.extend(feature.home_sections)
+        for subscriber in feature.subscribers:
+            services.events.subscribe(subscriber)
+    commands.register(app)
     # Bolt tries listeners in the order they were added, building each one's arguments: the
-    # requests that come on every keystroke or tab switch (feedback's type-ahead, the Home
-    # tab) go first. The help text keeps the order of `features`.
-    busiest_first = [feedback, home, *(f for f in features if f not in (feedback, home))]
-    for feature in busiest_first:
+    # busiest (feedback's type-ahead, the Home tab) go first.
+    for feature in sorted(FEATURES, key=lambda f: not f.busy):
         feature.register(app)
+
+
+def outbox_kinds() -> KindRegistry:
+    """Every kind of scheduled message the features declared, for the scheduler."""
+    return KindRegistry([kind for feature in FEATURES for kind in feature.outbox_kinds])

@@ -24,10 +24,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.services import Services
-from handlers import home
-from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
-from handlers.views.format import escape
+from handlers.core.commands import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.feature import Changed, ItemKind
+from handlers.core.format import escape
+from handlers.core.services import Services
 from handlers.views.home import HOME_IMPORT
 from handlers.views.modals import (
     FILE_ACTION,
@@ -517,25 +517,11 @@ def register(app: App) -> None:
         with services.session(write=True) as session:
             delete_pending_import(session=session, pending_id=pending.id)
         ack(response_action="update", view=import_done_modal(summary))
-        for item_id in deadlines:
-            home.notify_reminders(
-                client=client,
-                services=services,
-                team_id=team_id,
-                kind="deadline",
-                item_id=item_id,
-                logger=logger,
-            )
-        for item_id in meetings:
-            home.notify_reminders(
-                client=client,
-                services=services,
-                team_id=team_id,
-                kind="meeting",
-                item_id=item_id,
-                logger=logger,
-            )
-        home.publish_home(client, services, team_id=team_id, user_id=user_id, logger=logger)
+        items: list[tuple[ItemKind, int]] = [("deadline", i) for i in deadlines]
+        items += [("meeting", i) for i in meetings]
+        services.events.publish(
+            Changed(team_id, user_id, tuple(items)), client=client, services=services, logger=logger
+        )
 
     app.action(HOME_IMPORT)(open_import)
     app.view(IMPORT_CALLBACK)(submit_file)

@@ -24,10 +24,10 @@ from slack_sdk.models.blocks.basic_components import ConfirmObject, MarkdownText
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.services import Services
 from handlers.admin import NOT_COORDINATOR, ids_of, refuse_in_modal, require_coordinator
-from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
-from handlers.views.format import norsk_dato
+from handlers.core.commands import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.format import norsk_dato
+from handlers.core.services import Services
 from handlers.views.home import HOME_EXPORT
 from storage.db import session_scope
 from storage.folding import fold

@@ -9,15 +9,15 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.services import Services
-from handlers.router import COMMAND, CommandRequest, Reply
+from handlers.core.commands import COMMAND, CommandRequest, Reply
+from handlers.core.format import escape, truncate
+from handlers.core.services import Services
 from handlers.views.calendar import (
     Page,
     fallback_text,
     occurrence_list,
     parse_more_value,
 )
-from handlers.views.format import escape, truncate
 from storage.models import Deadline, Meeting
 
 DEFAULT_DAYS = 90

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.commands import COMMAND, CommandRequest, Reply, Subcommand
 from handlers.views.contacts import contact_results, contact_usage
 
 MAX_HITS = 10  # a contact is one section; ten keeps the reply readable

@@ -24,11 +24,11 @@ from slack_sdk.models.blocks import Option
 from slack_sdk.models.views import View
 from sqlmodel import Session
 
-from bot.services import Services
-from handlers import home
 from handlers.admin import NOT_COORDINATOR, ids_of, refuse_in_modal, require_coordinator
-from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
-from handlers.views.format import klokkeslett, norsk_dato, truncate
+from handlers.core.commands import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.feature import Changed
+from handlers.core.format import klokkeslett, norsk_dato, truncate
+from handlers.core.services import Services
 from handlers.views.home import (
     HOME_CONTACT_PICK,
     HOME_NEW_CONTACT,
@@ -488,15 +488,6 @@ def after_change(
     previous_view_id: str | None = None,
 ) -> None:
     """Runs after the ack: keep reminders in step, refresh a school list, publish Home."""
-    if kind in ("deadline", "meeting"):
-        home.notify_reminders(
-            client=client,
-            services=services,
-            team_id=team_id,
-            kind="deadline" if kind == "deadline" else "meeting",
-            item_id=item_id,
-            logger=logger,
-        )
     if back and back.startswith("schools:") and previous_view_id:
         offset = int(back.split(":", 1)[1]) if back.split(":", 1)[1].isdigit() else 0
         try:
@@ -506,7 +497,12 @@ def after_change(
             )
         except SlackApiError as err:
             logger.info("could not refresh the school list: %s", err.response.get("error"))
-    home.publish_home(client, services, team_id=team_id, user_id=user_id, logger=logger)
+    services.events.publish(
+        Changed(team_id, user_id, ((kind, item_id),)),  # type: ignore[arg-type]
+        client=client,
+        services=services,
+        logger=logger,
+    )
 
 
 def build_schools(services: Services, *, team_id: str, offset: int, coordinator: bool) -> View:

@@ -29,10 +29,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.outbox_kinds import RenderedMessage, register_kind
-from bot.services import Services
-from handlers.home import SectionRequest, add_home_section
-from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.commands import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.feature import SectionRequest
+from handlers.core.format import escape, norsk_dato, truncate
+from handlers.core.frozen import FrozenBlock
+from handlers.core.outbox_kinds import Kind, RenderedMessage
+from handlers.core.services import Services
 from handlers.views.feedback import (
     EXPORT_ALL,
     EXPORT_CSV_ACTION,
@@ -56,8 +58,6 @@ from handlers.views.feedback import (
     usage_text,
     when_text,
 )
-from handlers.views.format import escape, norsk_dato, truncate
-from handlers.views.frozen import FrozenBlock
 from storage.feedback import (
     FOLLOWUP_KIND,
     FORGET_KIND,
@@ -78,7 +78,7 @@ from storage.feedback import (
 )
 from storage.feedback_export import export_filename, export_rows, render
 from storage.folding import fold
-from storage.models_outbox import OutboxMessage
+from storage.models import OutboxMessage
 from storage.tourplan import (
     MAX_SUGGESTIONS,
     feedback_target,
@@ -608,15 +608,19 @@ def missing_feedback_section(request: SectionRequest) -> list[Block]:
     return MISSING_CACHE.get(engine, request.team_id, build)
 
 
+OUTBOX_KINDS = [
+    Kind(PROMPT_KIND, render_prompt),
+    Kind(FOLLOWUP_KIND, render_prompt),
+    Kind(FORGET_KIND, render_forget, quiet_hours=False),
+]
+HOME_SECTIONS = [missing_feedback_section]
+# The type-ahead is asked on every keystroke: Bolt tries this feature's listeners first.
+BUSY = True
+
+
 def register(app: App) -> None:
-    add_home_section(missing_feedback_section)
-    # Bolt tries listeners in order, each match costing some microseconds: the type-ahead,
-    # asked on every keystroke, goes first.
     app.options(PERFORMANCE_ACTION)(suggest)
     app.action(OPEN_ACTION_PATTERN)(open_from_button)
     app.view(FEEDBACK_CALLBACK_ID)(submit)
     app.action(EXPORT_CSV_ACTION)(export_to_dm)
     app.action(EXPORT_XLSX_ACTION)(export_to_dm)
-    register_kind(PROMPT_KIND, render_prompt)
-    register_kind(FOLLOWUP_KIND, render_prompt)
-    register_kind(FORGET_KIND, render_forget, quiet_hours=False)

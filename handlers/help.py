@@ -6,8 +6,8 @@ from slack_bolt import App
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
-from handlers.views.format import escape, truncate
+from handlers.core.commands import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.format import escape, truncate
 
 
 def help_blocks(subcommands: list[Subcommand] | tuple[Subcommand, ...], unknown: str) -> Reply:

@@ -1,17 +1,16 @@
 """The Home tab: published on `app_home_opened` and again after every change a user makes.
 
-Other features add their own Home sections with `add_home_section` (the feedback feature's
-«Tilbakemeldinger som mangler» is one); a section that has nothing to show returns no blocks
-and is left out.
+Other features add their own sections by declaring them (`Feature(home_sections=[…])`, e.g.
+the feedback feature's «Tilbakemeldinger som mangler»): a function that gets a `SectionRequest`
+and returns blocks, or [] to show nothing. At most MAX_SECTION_BLOCKS blocks are used; a
+section that raises is logged and left out, so it can never blank the tab.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
@@ -19,11 +18,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
-from bot.services import Services
-from handlers import reminders
-from handlers.router import Subcommand
+from handlers.core.commands import Subcommand
+from handlers.core.feature import Changed, SectionRequest
+from handlers.core.services import Services
 from handlers.views.home import (
     HOME_MORE,
     SCHOOLS_SHOWN,
@@ -43,42 +41,9 @@ OVERDUE_DAYS = 7
 MAX_SECTION_BLOCKS = 12
 
 
-@dataclass(frozen=True)
-class SectionRequest:
-    """What a Home section provider gets: an open read session and who is looking."""
-
-    session: Session
-    team_id: str
-    user_id: str
-    coordinator: bool
-    now: datetime  # aware, in the bot's time zone
-
-
-HomeSection = Callable[[SectionRequest], Sequence[Block]]
-_SECTIONS: list[HomeSection] = []
-
-
-def add_home_section(section: HomeSection) -> None:
-    """Show `section`'s blocks on every Home tab, between the meetings and the schools.
-
-    The feedback feature plugs in «Tilbakemeldinger som mangler» this way: a function that
-    returns a header and a few blocks when performances lack feedback, and [] otherwise (then
-    nothing shows). At most MAX_SECTION_BLOCKS blocks are used; a section that raises is
-    logged and left out, so it can never blank the tab. Adding the same function twice
-    adds it once.
-    """
-    if section not in _SECTIONS:
-        _SECTIONS.append(section)
-
-
-def remove_home_section(section: HomeSection) -> None:
-    if section in _SECTIONS:
-        _SECTIONS.remove(section)
-
-
-def extra_sections(request: SectionRequest) -> list[list[Block]]:
+def extra_sections(services: Services, request: SectionRequest) -> list[list[Block]]:
     found = []
-    for section in list(_SECTIONS):
+    for section in services.home_sections:
         try:
             blocks = list(section(request))
         except Exception:
@@ -117,13 +82,14 @@ def build_home(
     counts = snapshot.home_counts()
     with services.session() as session:
         extra = extra_sections(
+            services,
             SectionRequest(
                 session=session,
                 team_id=team_id,
                 user_id=user_id,
                 coordinator=coordinator,
                 now=now,
-            )
+            ),
         )
     data = HomeData(
         today=today,
@@ -184,30 +150,17 @@ def publish_home(
     return True
 
 
-def notify_reminders(
-    *,
-    client: WebClient,
-    services: Services,
-    team_id: str,
-    kind: Literal["deadline", "meeting"],
-    item_id: int,
-    logger: logging.Logger,
+def on_change(
+    event: Changed, *, client: WebClient, services: Services, logger: logging.Logger
 ) -> None:
-    """Tell the reminders feature that a deadline or meeting changed (after the commit).
+    """Whoever changed something sees it on their Home tab at once."""
+    if event.team_id and event.user_id:
+        publish_home(client, services, team_id=event.team_id, user_id=event.user_id, logger=logger)
 
-    The change itself is already stored; a failure here is logged, not shown to the user.
-    """
-    try:
-        reminders.after_item_change(
-            client=client,
-            services=services,
-            team_id=team_id,
-            kind=kind,
-            item_id=item_id,
-            logger=logger,
-        )
-    except Exception:
-        logger.exception("updating reminders for %s %s failed", kind, item_id)
+
+SUBSCRIBERS = [on_change]
+# Opened on every switch to the app's Home: Bolt tries this feature's listeners early.
+BUSY = True
 
 
 def register(app: App) -> None:

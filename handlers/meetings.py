@@ -11,7 +11,7 @@ from handlers.calendar_lists import (
     command_runner,
     register_paging,
 )
-from handlers.router import COMMAND, Subcommand
+from handlers.core.commands import COMMAND, Subcommand
 from handlers.views.calendar import MEETINGS_MORE_ACTION
 from storage.models import Meeting
 

@@ -22,10 +22,11 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.outbox_kinds import RenderedMessage, register_kind
-from bot.services import Services
-from handlers.router import COMMAND, CommandRequest, Reply, Subcommand
-from handlers.views.format import escape, norsk_dato
+from handlers.core.commands import COMMAND, CommandRequest, Reply, Subcommand
+from handlers.core.feature import Changed
+from handlers.core.format import escape, norsk_dato
+from handlers.core.outbox_kinds import Kind, RenderedMessage
+from handlers.core.services import Services
 from handlers.views.reminders import (
     DONE_ACTION,
     SNOOZE_ACTION,
@@ -49,8 +50,7 @@ from handlers.views.reminders import (
 )
 from storage.calendar import upcoming
 from storage.folding import fold
-from storage.models import Deadline, Meeting, Workspace
-from storage.models_outbox import OutboxMessage, OutboxState
+from storage.models import Deadline, Meeting, OutboxMessage, OutboxState, Workspace
 from storage.outbox import (
     cancel_messages,
     cancel_team,
@@ -65,6 +65,7 @@ from storage.outbox import (
     update_payload,
 )
 from storage.reminders import (
+    ALERT_KIND,
     DEFAULT_OFFSETS,
     REMINDER_KIND,
     SNOOZE_PREFIX,
@@ -90,7 +91,6 @@ from storage.reminders import (
 from storage.snapshot import read_versions
 from storage.workspaces import get_or_create_workspace, get_workspace
 
-ALERT_KIND = "reminder_alert"
 INVITE_HINT = "Inviter meg ved å skrive `/invite @dks-boten` i kanalen"
 LIST_COUNT = 10
 PROBLEM_DAYS = 30
@@ -266,13 +266,11 @@ def reminder_inputs(engine: Engine, team_ids: Sequence[str]) -> dict[str, Hashab
     }
 
 
-def ensure_kinds() -> None:
-    """Register this feature's outbox kinds (idempotent; called from `register`)."""
-    register_kind(
-        REMINDER_KIND, render_reminder, render_many=render_reminders, inputs=reminder_inputs
-    )
+OUTBOX_KINDS = [
+    Kind(REMINDER_KIND, render_reminder, render_many=render_reminders, inputs=reminder_inputs),
     # Quiet hours hold the alert DM too: one at 03:00 would buzz a coordinator's phone.
-    register_kind(ALERT_KIND, render_alert)
+    Kind(ALERT_KIND, render_alert),
+]
 
 
 # --- keeping the outbox in step -------------------------------------------------------------
@@ -1042,8 +1040,26 @@ def handle_tokens_revoked(
         logger.info("bot token revoked in %s: %d outbox messages cancelled", team_id, stopped)
 
 
+def on_change(
+    event: Changed, *, client: WebClient, services: Services, logger: logging.Logger
+) -> None:
+    """Deadlines or meetings changed: keep their reminders in step."""
+    for kind, item_id in event.items:
+        if kind == "deadline" or kind == "meeting":
+            after_item_change(
+                client=client,
+                services=services,
+                team_id=event.team_id,
+                kind=kind,
+                item_id=item_id,
+                logger=logger,
+            )
+
+
+SUBSCRIBERS = [on_change]
+
+
 def register(app: App) -> None:
-    ensure_kinds()
     app.action(DONE_ACTION)(handle_done)
     app.action(UNDO_ACTION)(handle_undo)
     app.action(SNOOZE_ACTION)(handle_snooze)

@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import utcnow
-from storage.models_admin import AuditEntry
+from storage.models import AuditEntry, utcnow
 
 SUMMARY_LIMIT = 300
 

@@ -1,4 +1,10 @@
-"""Upcoming occurrences of deadlines and meetings, recurrence included."""
+"""Upcoming occurrences of deadlines and meetings, recurrence included.
+
+The one home of the rules every read path shares: how a recurring item's days are expanded
+(`rule_days`, `next_day_not_done`), what an item's first day and clock time are (`start_of`,
+`time_of`) and how occurrences are ordered (`sort_key`). The SQL reads here and the in-memory
+copies in storage.snapshot both use them, so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from dateutil.rrule import rrule, rrulestr
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_
@@ -32,6 +38,37 @@ class Occurrence(Generic[Item]):
         return bool(self.item.rrule)
 
 
+HomeKind = Literal["deadline", "meeting"]
+
+
+@dataclass(frozen=True, slots=True)
+class HomeItem:
+    """What the Home tab shows of a deadline or a meeting (hashable: rows are cached by it)."""
+
+    kind: HomeKind
+    id: int
+    title: str
+    precision: str = "day"
+    date_note: str | None = None
+    audience: str | None = None
+    rrule: str | None = None
+    start_time: time | None = None  # a deadline's due_time, a meeting's start_time
+    end_time: time | None = None  # meetings only
+    place: str | None = None  # meetings only
+    form: str | None = None  # meetings only
+
+
+@dataclass(frozen=True, slots=True)
+class HomeOccurrence:
+    """An Occurrence as the Home tab shows it: of a HomeItem, not of a whole row."""
+
+    item: HomeItem
+    start: date
+    end: date | None
+    # True for recurring dates after `confirmed_until`: shown as expected, not as fact.
+    expected: bool = False
+
+
 @lru_cache(maxsize=4096)
 def parse_rule(rule: str, start: date) -> rrule:
     """The parsed rule, shared: parsing costs more than using it, and with `cache=True` the rrule
@@ -42,8 +79,22 @@ def parse_rule(rule: str, start: date) -> rrule:
     return parsed
 
 
-def _start_of(item: Deadline | Meeting) -> date | None:
+def start_of(item: Deadline | Meeting) -> date | None:
+    """A deadline's due date, a meeting's start date: the first day of the item."""
     return item.due_date if isinstance(item, Deadline) else item.start_date
+
+
+def time_of(item: Deadline | Meeting | HomeItem) -> time | None:
+    """A deadline's due time, a meeting's start time (a HomeItem carries either as start_time)."""
+    return item.due_time if isinstance(item, Deadline) else item.start_time
+
+
+def sort_key(occ: Occurrence[Any] | HomeOccurrence) -> tuple[date, time, str]:
+    """How lists order occurrences: by day, then clock time (untimed first), then title.
+
+    Ties keep the order they were found in (the sort is stable); reads that must break them
+    (the Home tab) add the item id: `(*sort_key(occ), occ.item.id)`."""
+    return occ.start, time_of(occ.item) or time(), occ.item.title
 
 
 # (start, end, expected) of one occurrence.
@@ -73,23 +124,52 @@ def _spans(
             return [span(first)]
         return []
     # An occurrence that started before the window but is still running counts.
-    return [span(day) for day in _rule_days(rule, first, start - (length or timedelta(0)), end)]
+    return [span(day) for day in rule_days(rule, first, start - (length or timedelta(0)), end)]
 
 
-@lru_cache(maxsize=8192)
-def _rule_days(rule: str, first: date, look_from: date, end: date | None) -> tuple[date, ...]:
-    """The days a rule gives from `look_from` to `end` (end None: the next one). Remembered,
-    because every request of the day asks the same of the same rules."""
+# One cache for the list reads (a window up to `end`) and the Home tab's (the next `count`):
+# twice the size each of them had when they kept their own.
+@lru_cache(maxsize=16384)
+def rule_days(
+    rule: str, first: date, look_from: date, end: date | None = None, count: int = 1
+) -> tuple[date, ...]:
+    """The days `rule` (first time `first`) gives from `look_from` on: every one up to `end`,
+    or with end None the first `count` of them. Remembered, because every request of the day
+    asks the same of the same rules, and parsing and expanding RRULEs was most of a reply's
+    cost."""
     parsed = parse_rule(rule, first)
     since = datetime.combine(look_from, time())
     if end is None:
-        nxt = parsed.after(since, inc=True)
-        return (nxt.date(),) if nxt else ()
+        return tuple(moment.date() for moment in parsed.xafter(since, count=count, inc=True))
     return tuple(d.date() for d in parsed.between(since, datetime.combine(end, time()), inc=True))
 
 
-def _occurrences(item: Item, start: date, end: date | None) -> list[Occurrence[Item]]:
-    spans = _spans(_start_of(item), item.end_date, item.rrule, item.confirmed_until, start, end)
+def next_day_not_done(
+    rule: str,
+    first: date,
+    end: date | None,
+    start: date,
+    item_id: int,
+    done: set[tuple[int, date]],
+) -> date | None:
+    """The first day of `rule` still running on or after `start` that is not done (`done`
+    holds (item id, day) pairs; `end` is the first occurrence's last day, if it spans days)."""
+    length = (end - first) if end else None
+    look_from = start - length if length else start
+    wanted = 3
+    while True:
+        days = rule_days(rule, first, look_from, count=wanted)
+        for day in days:
+            if (item_id, day) not in done:
+                return day
+        if len(days) < wanted:
+            return None
+        wanted *= 2
+
+
+def occurrences_of(item: Item, start: date, end: date | None) -> list[Occurrence[Item]]:
+    """The item's occurrences that overlap [start, end] (end None: the next one)."""
+    spans = _spans(start_of(item), item.end_date, item.rrule, item.confirmed_until, start, end)
     return [Occurrence(item, s, e, expected) for s, e, expected in spans]
 
 
@@ -138,13 +218,9 @@ def upcoming(
     )
     found: list[Occurrence[Item]] = []
     for item in session.exec(stmt):
-        found.extend(_occurrences(item, start, end))
-    found.sort(key=_sort_key)
+        found.extend(occurrences_of(item, start, end))
+    found.sort(key=sort_key)
     return found
-
-
-def _sort_key(occ: Occurrence[Any]) -> tuple[date, time, str]:
-    return occ.start, _time_of(occ.item) or time(), occ.item.title
 
 
 @dataclass(frozen=True)
@@ -212,8 +288,8 @@ def upcoming_page(
             .limit(wanted)
         )
         for item in session.exec(page):
-            for occ in _occurrences(item, start, end):
-                candidates.append((_sort_key(occ), None, occ))
+            for occ in occurrences_of(item, start, end):
+                candidates.append((sort_key(occ), None, occ))
     candidates.sort(key=lambda c: c[0])
     chosen = candidates[offset : offset + limit]
 
@@ -264,7 +340,3 @@ def undated_titles(
 def count_items(*, session: Session, model: type[Item], team_id: str) -> int:
     stmt = select(func.count()).select_from(model).where(col(model.team_id) == team_id)
     return int(session.exec(stmt).one())
-
-
-def _time_of(item: Deadline | Meeting) -> time | None:
-    return item.due_time if isinstance(item, Deadline) else item.start_time

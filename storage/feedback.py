@@ -28,9 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.db import is_sqlite, session_scope
-from storage.models import School
-from storage.models_feedback import FeedbackAnswer, Performance, Production
-from storage.models_outbox import OutboxState
+from storage.models import FeedbackAnswer, OutboxState, Performance, Production, School
 from storage.outbox import cancel_messages, messages_for_ref, schedule_message
 from storage.reminders import next_working_day
 from storage.tourplan import (

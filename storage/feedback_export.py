@@ -23,8 +23,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from storage.feedback import QUESTION_KEYS, QUESTION_LABELS
-from storage.models import Municipality, School
-from storage.models_feedback import FeedbackAnswer, Performance, Production
+from storage.models import FeedbackAnswer, Municipality, Performance, Production, School
 from storage.tourplan import as_utc, local_to_utc
 
 FORMATS = ("csv", "xlsx")

@@ -20,9 +20,7 @@ from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStand
 from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
-from storage.models_admin import CalendarFeed
-from storage.models_outbox import DeadlineDone
+from storage.models import CalendarFeed, DatePrecision, Deadline, DeadlineDone, Meeting, MeetingForm
 
 PRODID = "-//DKS-boten//dks-bot//NO"
 FORM_WORDS = {

@@ -1,32 +1,27 @@
 """Create, change and delete a workspace's deadlines, meetings, contacts and schools.
 
 Every write keeps the row's folded search key in step (a renamed school re-keys its contacts)
-and records an audit entry in the same transaction. Reads of the next few items, the undated
-ones and the schools without a kulturkontakt live here too: they fetch through the (team_id,
-date) indexes, so the cost grows with what is shown, not with what is stored. The Home tab
-itself reads the same through storage/home.py, which selects only the columns it shows.
+and records an audit entry in the same transaction. Reads of the undated items and the
+schools without a kulturkontakt live here too, for commands that must see the database
+itself; the Home tab reads the same from memory (storage.snapshot).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from functools import lru_cache
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import exists, func
-from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage import audit
 from storage import reminders as reminder_store
-from storage.calendar import Occurrence, parse_rule
 from storage.contacts import contact_search_key, save_contact
 from storage.folding import fold, search_key
 from storage.models import Contact, Deadline, Meeting, Municipality, School
-from storage.models_outbox import DeadlineDone
 
 Kind = Literal["deadline", "meeting", "contact", "school"]
 KINDS: tuple[Kind, ...] = ("deadline", "meeting", "contact", "school")
@@ -300,8 +295,9 @@ def mark_deadline_done(
     user_id: str,
     at: datetime,
 ) -> bool:
-    """Mark one occurrence done for the whole workspace (its queued reminders are cancelled,
-    as when «Ferdig» is pressed on a reminder), audited; False if it already was done."""
+    """Mark one occurrence done for the whole workspace (its queued reminders are cancelled),
+    audited; False if it already was done. The same as «Ferdig» on a reminder: both go
+    through storage.reminders.mark_done, which writes the audit entry."""
     row = get_item(session=session, kind="deadline", team_id=team_id, item_id=deadline_id)
     if row is None:
         raise ItemNotFound(f"deadline {deadline_id}")
@@ -313,137 +309,14 @@ def mark_deadline_done(
         user_id=user_id,
         now=at,
     )
-    if created:
-        audit.record(
-            session=session,
-            team_id=team_id,
-            user_id=user_id,
-            action="done",
-            item_kind="deadline",
-            item_id=deadline_id,
-            summary=row.title,
-            changes={"occurrence": occurrence},
-            at=at,
-        )
-        session.flush()
     return created
 
 
-# --- Reads for the Home tab -----------------------------------------------------------------------
+# --- Undated items and schools without a kulturkontakt --------------------------------------------
 
 
 def _date_col(model: type[Item]) -> Any:
     return col(Deadline.due_date) if model is Deadline else col(Meeting.start_date)
-
-
-def _time_of(item: Deadline | Meeting) -> time | None:
-    return item.due_time if isinstance(item, Deadline) else item.start_time
-
-
-def _sort_key(occ: Occurrence[Any]) -> tuple[date, time, str, int]:
-    return (occ.start, _time_of(occ.item) or time(), occ.item.title, occ.item.id or 0)
-
-
-@lru_cache(maxsize=8192)
-def _rule_days(rule: str, first: date, look_from: date, count: int) -> tuple[date, ...]:
-    """The first `count` days of `rule` (first time `first`) on or after `look_from`.
-
-    Pure, so cached: parsing and expanding RRULEs was most of the Home tab's cost, and the
-    answer only changes when the day, the rule or the item's date does.
-    """
-    parsed = parse_rule(rule, first)
-    moments = parsed.xafter(datetime.combine(look_from, time()), count=count, inc=True)
-    return tuple(moment.date() for moment in moments)
-
-
-def next_occurrences(
-    *, session: Session, model: type[Item], team_id: str, start: date, limit: int
-) -> tuple[list[Occurrence[Item]], bool]:
-    """The first `limit` occurrences still running on or after `start`, soonest first, and
-    whether there are more: every dated one-off item, and the next occurrence of each
-    recurring one. Deadline occurrences marked done are left out."""
-    date_col = _date_col(model)
-    end_col = func.coalesce(col(model.end_date), date_col)
-    plain = select(model).where(
-        col(model.team_id) == team_id,
-        col(model.rrule).is_(None),
-        date_col.is_not(None),
-        end_col >= start,
-    )
-    if model is Deadline:
-        plain = plain.where(
-            ~exists().where(
-                col(DeadlineDone.team_id) == team_id,
-                col(DeadlineDone.deadline_id) == col(Deadline.id),
-                col(DeadlineDone.occurrence) == col(Deadline.due_date),
-            )
-        )
-    time_col = col(Deadline.due_time) if model is Deadline else col(Meeting.start_time)
-    plain = plain.order_by(date_col, time_col, col(model.title), col(model.id)).limit(limit + 1)
-    found: list[Occurrence[Item]] = []
-    for item in session.exec(plain):
-        first = cast(date, item.due_date if isinstance(item, Deadline) else item.start_date)
-        found.append(Occurrence(item, first, item.end_date))
-    # Recurring items are read as plain columns first: most of them are not shown, and
-    # building ORM rows for all of them cost more than the rest of the Home tab.
-    light = sa_select(
-        col(model.id), col(model.rrule), date_col, col(model.end_date), col(model.title), time_col
-    ).where(col(model.team_id) == team_id, col(model.rrule).is_not(None), date_col.is_not(None))
-    recurring = [tuple(row) for row in session.execute(light)]
-    done = (
-        reminder_store.done_occurrences(
-            session=session, team_id=team_id, deadline_ids=[r[0] for r in recurring]
-        )
-        if model is Deadline and recurring
-        else set()
-    )
-    # One occurrence per recurring item, as `/dks frist alle` shows them: a monthly meeting
-    # must not crowd everything else off a short list.
-    candidates: list[tuple[date, time, str, int]] = []
-    for item_id, rule, first, end, title, clock in recurring:
-        day = _next_day(rule, first, end, start, item_id, done)
-        if day is not None:
-            candidates.append((day, clock or time(), title, item_id))
-    candidates.sort()
-    chosen = candidates[: limit + 1]
-    rows = (
-        {
-            row.id: row
-            for row in session.exec(select(model).where(col(model.id).in_([c[3] for c in chosen])))
-        }
-        if chosen
-        else {}
-    )
-    for day, _, _, item_id in chosen:
-        item = rows[item_id]
-        first = cast(date, item.due_date if isinstance(item, Deadline) else item.start_date)
-        length = (item.end_date - first) if item.end_date else None
-        expected = item.confirmed_until is not None and day > item.confirmed_until
-        found.append(Occurrence(item, day, day + length if length else None, expected))
-    found.sort(key=_sort_key)
-    return found[:limit], len(found) > limit
-
-
-def _next_day(
-    rule: str,
-    first: date,
-    end: date | None,
-    start: date,
-    item_id: int,
-    done: set[tuple[int, date]],
-) -> date | None:
-    """The first day of `rule` still running on or after `start` that is not done."""
-    length = (end - first) if end else None
-    look_from = start - length if length else start
-    wanted = 3
-    while True:
-        days = _rule_days(rule, first, look_from, wanted)
-        for day in days:
-            if (item_id, day) not in done:
-                return day
-        if len(days) < wanted:
-            return None
-        wanted *= 2
 
 
 def undated_items(

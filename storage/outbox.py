@@ -26,7 +26,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models_outbox import OutboxAlert, OutboxMessage, OutboxState
+from storage.models import OutboxAlert, OutboxMessage, OutboxState
 
 _ACTIVE = (OutboxState.PENDING.value, OutboxState.CLAIMED.value)
 

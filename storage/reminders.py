@@ -28,13 +28,24 @@ import holidays
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from storage import audit
 from storage.calendar import Occurrence, upcoming
-from storage.models import DatePrecision, Deadline, Meeting, Workspace
-from storage.models_outbox import DeadlineDone, OutboxMessage, OutboxState, ReminderChannelChange
+from storage.models import (
+    DatePrecision,
+    Deadline,
+    DeadlineDone,
+    Meeting,
+    OutboxMessage,
+    OutboxState,
+    ReminderChannelChange,
+    Workspace,
+)
 from storage.outbox import cancel_messages, schedule_message
 
 ItemKind = Literal["deadline", "meeting"]
 REMINDER_KIND = "reminder"
+# A DM to coordinators when reminders cannot be posted in the chosen channel.
+ALERT_KIND = "reminder_alert"
 DEFAULT_OFFSETS: dict[str, tuple[int, ...]] = {"deadline": (14, 7, 1), "meeting": (7, 1)}
 REMINDER_TIME = time(9, 0)
 SAME_MORNING_AFTER = time(10, 0)  # meetings starting later than this get a same-morning one
@@ -579,12 +590,22 @@ def mark_done(
     user_id: str,
     now: datetime,
 ) -> tuple[DeadlineDone, bool]:
-    """Close one occurrence for the workspace; (mark, True) when this call made it."""
+    """Close one occurrence for the workspace; (mark, True) when this call made it.
+
+    The one way a deadline is marked done, from a reminder's «Ferdig» or the Home tab
+    (storage.items.mark_deadline_done): the mark, the cancelled reminders and the audit entry
+    («Merket som ferdig av …») are written in the caller's transaction, all or none of them.
+    A deadline already done is left as it is, and nothing is audited. LookupError if the
+    deadline is not in this workspace.
+    """
     existing = get_done(
         session=session, team_id=team_id, deadline_id=deadline_id, occurrence=occurrence
     )
     if existing is not None:
         return existing, False
+    deadline = session.get(Deadline, deadline_id)
+    if deadline is None or deadline.team_id != team_id:
+        raise LookupError(f"deadline {deadline_id}")
     mark = DeadlineDone(
         team_id=team_id,
         deadline_id=deadline_id,
@@ -602,6 +623,18 @@ def mark_done(
         reason="done",
         now=now,
     )
+    audit.record(
+        session=session,
+        team_id=team_id,
+        user_id=user_id,
+        action="done",
+        item_kind="deadline",
+        item_id=deadline_id,
+        summary=deadline.title,
+        changes={"occurrence": occurrence},
+        at=now,
+    )
+    session.flush()
     return mark, True
 
 

@@ -11,9 +11,11 @@ A copy is built in parts (calendar, directory, settings), each when first needed
 only when its own counter moves. The counters are read before the rows, so a part is never
 older than the counter it is filed under; at worst it is rebuilt once more than needed.
 
-The functions here answer exactly what their SQL counterparts in storage.calendar,
-storage.contacts and storage.home answer (tests compare them on both engines); the SQL ones
-stay for the CLI, exports and anything that must see the database itself.
+The functions here answer exactly what their SQL counterparts in storage.calendar and
+storage.contacts answer, and what the SQL reference for the Home tab in tests/home_oracle.py
+answers (tests compare them on both engines); the SQL ones in storage stay for the CLI,
+exports and anything that must see the database itself. Recurrence, ordering and an item's
+day and time come from storage.calendar, so both paths share one implementation of them.
 """
 
 from __future__ import annotations
@@ -33,24 +35,34 @@ from sqlalchemy import Engine, String, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.calendar import Occurrence, UpcomingPage, _occurrences, _start_of, _time_of
+from storage.calendar import (
+    HomeItem,
+    HomeKind,
+    HomeOccurrence,
+    Occurrence,
+    UpcomingPage,
+    next_day_not_done,
+    occurrences_of,
+    sort_key,
+    start_of,
+    time_of,
+)
 from storage.contacts import ContactHit
 from storage.db import read_one, session_scope
 from storage.folding import fold
-from storage.home import HomeCounts, HomeItem, HomeKind, HomeOccurrence
-from storage.items import KULTURKONTAKT, _next_day
+from storage.items import KULTURKONTAKT
 from storage.models import (
     Contact,
     Coordinator,
     DataVersion,
     DatePrecision,
     Deadline,
+    DeadlineDone,
     Meeting,
     Municipality,
     School,
     Workspace,
 )
-from storage.models_outbox import DeadlineDone
 
 Item = TypeVar("Item", Deadline, Meeting)
 Part = TypeVar("Part")
@@ -186,7 +198,8 @@ def matches(key: str, terms: Sequence[str]) -> bool:
 
 
 def _order(item: Deadline | Meeting) -> tuple[date, time, str, int]:
-    return (cast(date, _start_of(item)), _time_of(item) or time(), item.title, item.id or 0)
+    """One-off items as SQL pages them: `sort_key` of their only occurrence, then the id."""
+    return (cast(date, start_of(item)), time_of(item) or time(), item.title, item.id or 0)
 
 
 class ItemList(Generic[Item]):
@@ -198,10 +211,10 @@ class ItemList(Generic[Item]):
         self.count = len(every)
         # Dated one-off items, soonest first: the order every list shows them in.
         self.one_off: list[Item] = sorted(
-            (i for i in every if not i.rrule and _start_of(i) is not None), key=_order
+            (i for i in every if not i.rrule and start_of(i) is not None), key=_order
         )
-        self._first = [cast(date, _start_of(i)) for i in self.one_off]
-        self._last: list[date] = [i.end_date or cast(date, _start_of(i)) for i in self.one_off]
+        self._first = [cast(date, start_of(i)) for i in self.one_off]
+        self._last: list[date] = [i.end_date or cast(date, start_of(i)) for i in self.one_off]
         self._longest: timedelta = max(
             (last - first for first, last in zip(self._first, self._last, strict=True)),
             default=timedelta(0),
@@ -213,7 +226,7 @@ class ItemList(Generic[Item]):
         )
         # What the Home tab shows as «uten dato»: no date at all, by title.
         self.undated: list[Item] = sorted(
-            (i for i in every if _start_of(i) is None), key=lambda i: (i.title, i.id or 0)
+            (i for i in every if start_of(i) is None), key=lambda i: (i.title, i.id or 0)
         )
         self._home_items: dict[int, HomeItem] = {}
         self._next_by_start: dict[tuple[date, int], list[tuple[date, time, str, int, Item]]] = {}
@@ -262,8 +275,8 @@ class ItemList(Generic[Item]):
                 if taken >= wanted:
                     break
                 item = self.one_off[i]
-                for occ in _occurrences(item, start, end):
-                    candidates.append(((occ.start, _time_of(item) or time(), item.title), occ))
+                for occ in occurrences_of(item, start, end):
+                    candidates.append((sort_key(occ), occ))
         candidates.sort(key=lambda c: c[0])
         return UpcomingPage([occ for _, occ in candidates[offset : offset + limit]], total)
 
@@ -278,9 +291,9 @@ class ItemList(Generic[Item]):
         found = self._windows.get(window)
         if found is None:
             found = [
-                ((occ.start, _time_of(item) or time(), item.title), occ)
+                (sort_key(occ), occ)
                 for item in self.recurring
-                for occ in _occurrences(item, start, end)
+                for occ in occurrences_of(item, start, end)
             ]
             if len(self._windows) >= 64:
                 self._windows.clear()
@@ -306,7 +319,7 @@ class ItemList(Generic[Item]):
                 item.date_note,
                 item.audience,
                 item.rrule,
-                _time_of(item),
+                time_of(item),
                 meeting.end_time if meeting else None,
                 meeting.place if meeting else None,
                 meeting.form if meeting else None,
@@ -324,12 +337,14 @@ class ItemList(Generic[Item]):
         if found is None:
             found = []
             for item in self.recurring:
-                first_day = _start_of(item)
+                first_day = start_of(item)
                 if first_day is None or item.rrule is None:
                     continue
-                day = _next_day(item.rrule, first_day, item.end_date, start, item.id or 0, done)
+                day = next_day_not_done(
+                    item.rrule, first_day, item.end_date, start, item.id or 0, done
+                )
                 if day is not None:
-                    found.append((day, _time_of(item) or time(), item.title, item.id or 0, item))
+                    found.append((day, time_of(item) or time(), item.title, item.id or 0, item))
             found.sort(key=lambda c: c[:4])
             if len(self._next_by_start) >= 64:
                 self._next_by_start.clear()
@@ -339,8 +354,8 @@ class ItemList(Generic[Item]):
     def next_home_occurrences(
         self, *, start: date, limit: int, done: set[tuple[int, date]]
     ) -> tuple[list[HomeOccurrence], bool]:
-        """What storage.home.next_home_occurrences answers, from memory. `done` holds deadline
-        ids: meetings have no done marks, and their ids may equal a deadline's."""
+        """What the SQL reference (tests/home_oracle.py) answers, from memory. `done` holds
+        deadline ids: meetings have no done marks, and their ids may equal a deadline's."""
         if self.kind != "deadline":
             done = set()
         found: list[HomeOccurrence] = []
@@ -355,7 +370,7 @@ class ItemList(Generic[Item]):
             found.append(HomeOccurrence(self.home_item(item), first, item.end_date))
         candidates = self._next_recurring(start, done)
         for day, _, _, _, item in candidates[: limit + 1]:
-            first_day = cast(date, _start_of(item))
+            first_day = cast(date, start_of(item))
             length = (item.end_date - first_day) if item.end_date else None
             expected = item.confirmed_until is not None and day > item.confirmed_until
             found.append(
@@ -363,7 +378,7 @@ class ItemList(Generic[Item]):
                     self.home_item(item), day, day + length if length else None, expected
                 )
             )
-        found.sort(key=lambda o: (o.start, o.item.start_time or time(), o.item.title, o.item.id))
+        found.sort(key=lambda o: (*sort_key(o), o.item.id))
         return found[:limit], len(found) > limit
 
 
@@ -506,6 +521,14 @@ def load_settings(session: Session, team_id: str) -> SettingsPart:
 
 
 # --- The cache -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeCounts:
+    schools: int
+    undated: int  # deadlines and meetings without a date
+    reminder_channel_id: str | None
+    reminders_paused: bool
 
 
 @dataclass(frozen=True)

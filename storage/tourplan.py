@@ -30,8 +30,15 @@ from sqlmodel import Session, col, select
 
 from storage.db import read_one
 from storage.folding import fold, like_pattern
-from storage.models import Contact, Municipality, School, Workspace
-from storage.models_feedback import Performance, Production, TourplanState
+from storage.models import (
+    Contact,
+    Municipality,
+    Performance,
+    Production,
+    School,
+    TourplanState,
+    Workspace,
+)
 
 KULTURKONTAKT = "kulturkontakt"
 _NOT_WORD = re.compile(r"[^\w.\-]+")

@@ -20,10 +20,11 @@ from slack_bolt import App
 from sqlalchemy import Engine, create_engine, text
 
 from bot.app import create_app
-from bot.fakeslack import FakeSlack
 from bot.server import create_wsgi_app
 from bot.settings import Settings
-from bot.signing import signed_headers, slash_command_body
+from bot.shell.fakeslack import FakeSlack
+from bot.shell.signing import signed_headers, slash_command_body
+from handlers.core.services import Services
 from storage.db import make_engine, upgrade
 
 TEAM = "T0TEST"
@@ -115,6 +116,7 @@ class SlackDriver:
     """Sends signed requests through the real HTTP endpoint, as Slack would."""
 
     app: App
+    services: Services
     fake: FakeSlack
     settings: Settings
     url: str
@@ -170,12 +172,15 @@ def make_driver(fake_slack: FakeSlack, settings: Settings, clock: FrozenClock): 
 
     def build(engine: Engine, **overrides: Any) -> SlackDriver:
         used = replace(settings, database_url=engine.url.render_as_string(hide_password=False))
-        app = create_app(used, engine=engine, clock=overrides.pop("clock", clock), **overrides)
+        services = Services(settings=used, engine=engine, clock=overrides.pop("clock", clock))
+        app = create_app(used, services=services, **overrides)
         url, server = serve_wsgi(create_wsgi_app(app, engine))
         servers.append(server)
         client = httpx.Client(timeout=10)
         clients.append(client)
-        return SlackDriver(app=app, fake=fake_slack, settings=used, url=url, http=client)
+        return SlackDriver(
+            app=app, services=services, fake=fake_slack, settings=used, url=url, http=client
+        )
 
     yield build
     for client in clients:

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import select
 
-from bot.fakeslack import FakeSlack
-from bot.signing import interaction_body
+from bot.shell.fakeslack import FakeSlack
+from bot.shell.signing import interaction_body
 from handlers.views.feedback import (
     ANONYMOUS_ACTION,
     ANONYMOUS_BLOCK,
@@ -35,8 +35,7 @@ from storage.contacts import save_contact
 from storage.db import session_scope
 from storage.feedback import RATING_WORDS
 from storage.importers.tourplan import import_tourplan, load_tourplan
-from storage.models import Contact, Municipality, School, Workspace, utcnow
-from storage.models_feedback import Performance
+from storage.models import Contact, Municipality, Performance, School, Workspace, utcnow
 
 OSLO = ZoneInfo("Europe/Oslo")
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "turneplan-eksempel.csv"

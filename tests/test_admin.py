@@ -6,11 +6,10 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.roles import RoleChecker
 from handlers.admin import mentioned_users
+from handlers.core.roles import RoleChecker
 from storage.db import session_scope
-from storage.models import Contact
-from storage.models_admin import AuditEntry
+from storage.models import AuditEntry, Contact
 from storage.workspaces import listed_coordinators
 from tests.conftest import ADMIN, MEMBER, TEAM
 from tests.helpers import assert_valid_message, seeded_workspace, visible_text

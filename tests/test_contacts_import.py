@@ -12,15 +12,14 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import cli
-from bot.signing import button_action
+from bot.shell.signing import button_action
 from handlers.views.modals import FILE_BLOCK, IMPORT_CONFIRM_CALLBACK
 from storage import audit
 from storage.contacts import search_contacts
 from storage.db import session_scope
 from storage.importers.contacts import ContactImportError, import_contacts, load_contacts
 from storage.items import schools_without_kulturkontakt
-from storage.models import Contact, Deadline, Municipality, School
-from storage.models_admin import AuditEntry, PendingImport
+from storage.models import AuditEntry, Contact, Deadline, Municipality, PendingImport, School
 from tests.conftest import ADMIN, MEMBER, TEAM
 from tests.helpers import add_contact, seeded_workspace, visible_text
 from tests.test_editing import click_and_wait, open_home, submit

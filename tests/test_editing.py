@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.signing import (
+from bot.shell.signing import (
     block_actions_body,
     block_suggestion_body,
     button_action,
@@ -47,16 +47,16 @@ from handlers.views.modals import (
 from storage import audit
 from storage.db import session_scope
 from storage.models import (
+    AuditEntry,
     Contact,
     DatePrecision,
     Deadline,
+    DeadlineDone,
     Meeting,
     MeetingForm,
     Municipality,
     School,
 )
-from storage.models_admin import AuditEntry
-from storage.models_outbox import DeadlineDone
 from tests.conftest import ADMIN, CHANNEL, MEMBER, TEAM
 from tests.helpers import add_contact, add_deadline, add_meeting, seeded_workspace, visible_text
 

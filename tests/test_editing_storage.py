@@ -19,17 +19,24 @@ from storage.items import (
     delete_item,
     get_item,
     mark_deadline_done,
-    next_occurrences,
     save_item,
     school_overview,
     schools_without_kulturkontakt,
     search_schools,
     undated_items,
 )
-from storage.models import Contact, DatePrecision, Deadline, Meeting, Municipality, School
-from storage.models_admin import AuditEntry
+from storage.models import (
+    AuditEntry,
+    Contact,
+    DatePrecision,
+    Deadline,
+    Meeting,
+    Municipality,
+    School,
+)
 from tests.conftest import ADMIN, TEAM
 from tests.helpers import add_deadline, add_meeting
+from tests.home_oracle import next_occurrences
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -192,7 +199,7 @@ def test_renaming_a_school_rekeys_its_contacts_and_deleting_it_keeps_them(engine
 
 
 def test_a_school_other_data_points_at_is_not_deleted(engine):
-    from storage.models_feedback import Performance, Production
+    from storage.models import Performance, Production
 
     with session_scope(engine, write=True) as session:
         school = School(team_id=TEAM, name="Fjellet skole")

@@ -8,7 +8,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.fakeslack import FakeSlack
+from bot.shell.fakeslack import FakeSlack
 from tests.conftest import CHANNEL
 
 

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 import handlers.feedback as feedback_handlers
 from bot.scheduler import build_scheduler
-from bot.signing import block_actions_body, button_action, slash_command_body
+from bot.shell.signing import block_actions_body, button_action, slash_command_body
 from handlers.feedback import STORE_FAILED, render_prompt
 from handlers.views.feedback import (
     COMMENT_BLOCKS,
@@ -37,9 +37,7 @@ from handlers.views.feedback import (
 from storage.db import session_scope
 from storage.feedback import FOLLOWUP_KIND, PROMPT_KIND, respondent_key
 from storage.importers.tourplan import import_tourplan, parse_tourplan
-from storage.models import Contact, Workspace
-from storage.models_feedback import FeedbackAnswer, Performance
-from storage.models_outbox import OutboxMessage
+from storage.models import Contact, FeedbackAnswer, OutboxMessage, Performance, Workspace
 from storage.tourplan import get_performance
 from tests.conftest import ADMIN, CHANNEL, MEMBER, TEAM
 from tests.feedback_helpers import (

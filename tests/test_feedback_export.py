@@ -24,7 +24,7 @@ from storage.feedback import (
     save_answer,
 )
 from storage.feedback_export import columns, export_rows, to_csv, to_xlsx
-from storage.models_feedback import FeedbackAnswer
+from storage.models import FeedbackAnswer
 from storage.tourplan import get_performance
 from tests.feedback_helpers import OSLO, SAMPLE, load_world
 

@@ -12,8 +12,8 @@ from slack_sdk.models.blocks import HeaderBlock, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy import insert
 
-from bot.signing import button_action, event_body
-from handlers import home as home_feature
+from bot.shell.signing import button_action, event_body
+from handlers.core.feature import SectionRequest
 from handlers.views.home import HOME_MORE, MAX_BLOCKS
 from storage.db import session_scope
 from storage.folding import search_key
@@ -165,9 +165,9 @@ def test_other_features_plug_in_sections_that_show_only_with_data(
     slack, sqlite_engine, caplog: pytest.LogCaptureFixture
 ):
     seeded_workspace(sqlite_engine, TEAM)
-    seen: list[home_feature.SectionRequest] = []
+    seen: list[SectionRequest] = []
 
-    def missing_feedback(request: home_feature.SectionRequest) -> list[Any]:
+    def missing_feedback(request: SectionRequest) -> list[Any]:
         seen.append(request)
         if not request.coordinator:
             return []
@@ -176,26 +176,19 @@ def test_other_features_plug_in_sections_that_show_only_with_data(
             SectionBlock(block_id="feedback_missing", text="2 forestillinger mangler svar."),
         ]
 
-    def broken(request: home_feature.SectionRequest) -> list[Any]:
+    def broken(request: SectionRequest) -> list[Any]:
         raise RuntimeError("boom")
 
-    home_feature.add_home_section(missing_feedback)
-    home_feature.add_home_section(missing_feedback)  # once is enough
-    home_feature.add_home_section(broken)
-    try:
-        with caplog.at_level(logging.ERROR):
-            view = open_home(slack)
-        assert_valid_home(view)
-        names = headers(view)
-        assert names.count("Tilbakemeldinger som mangler") == 1
-        assert names.index("Kommende møter") < names.index("Tilbakemeldinger som mangler")
-        assert names.index("Tilbakemeldinger som mangler") < names.index(
-            "Skoler uten kulturkontakt"
-        )
-        assert "a Home section failed" in caplog.text
-        assert seen[-1].team_id == TEAM and seen[-1].user_id == ADMIN
-        member_view = open_home(slack, user=MEMBER)
-        assert "Tilbakemeldinger som mangler" not in headers(member_view)
-    finally:
-        home_feature.remove_home_section(missing_feedback)
-        home_feature.remove_home_section(broken)
+    # As a feature declaring `home_sections` would add them; this app's services only.
+    slack.services.home_sections.extend([missing_feedback, broken])
+    with caplog.at_level(logging.ERROR):
+        view = open_home(slack)
+    assert_valid_home(view)
+    names = headers(view)
+    assert names.count("Tilbakemeldinger som mangler") == 1
+    assert names.index("Kommende møter") < names.index("Tilbakemeldinger som mangler")
+    assert names.index("Tilbakemeldinger som mangler") < names.index("Skoler uten kulturkontakt")
+    assert "a Home section failed" in caplog.text
+    assert seen[-1].team_id == TEAM and seen[-1].user_id == ADMIN
+    member_view = open_home(slack, user=MEMBER)
+    assert "Tilbakemeldinger som mangler" not in headers(member_view)

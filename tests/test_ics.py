@@ -17,14 +17,13 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import cli
-from bot.signing import block_actions_body, button_action
+from bot.shell.signing import block_actions_body, button_action
 from handlers.calendar_feed import ROTATE_ACTION, base_url_of
 from storage.calendar import upcoming
 from storage.db import session_scope
 from storage.ics import calendar_ics, uid_of
 from storage.items import mark_deadline_done
-from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
-from storage.models_admin import AuditEntry
+from storage.models import AuditEntry, DatePrecision, Deadline, Meeting, MeetingForm
 from tests.conftest import ADMIN, CHANNEL, MEMBER, TEAM
 from tests.helpers import add_deadline, add_meeting, seeded_workspace, visible_text
 from tests.test_editing import click_and_wait, open_home
@@ -295,7 +294,7 @@ def test_export_from_home_sends_the_file_in_a_dm(slack, sqlite_engine):
     buttons = next(b for b in home["blocks"] if b.get("block_id") == "home_buttons")
     export = next(e for e in buttons["elements"] if e["text"]["text"] == "Eksporter kalender")
     before = len(slack.fake.calls_to("files.completeUploadExternal"))
-    from bot.signing import block_actions_body as body_of
+    from bot.shell.signing import block_actions_body as body_of
 
     body = body_of(
         team_id=TEAM,

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from storage.db import session_scope
-from storage.models_outbox import OutboxMessage, OutboxState
+from storage.models import OutboxMessage, OutboxState
 from storage.outbox import (
     cancel_messages,
     claim_due,

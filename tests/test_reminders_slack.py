@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.scheduler import Scheduler, build_scheduler
-from bot.signing import block_actions_body, button_action, event_body, signed_headers
+from bot.shell.signing import block_actions_body, button_action, event_body, signed_headers
 from handlers.reminders import after_item_change
 from handlers.views.reminders import (
     DONE_ACTION,
@@ -26,8 +26,7 @@ from handlers.views.reminders import (
     USE_CHANNEL_BLOCK_ID,
 )
 from storage.db import session_scope
-from storage.models import Deadline, Workspace
-from storage.models_outbox import OutboxMessage, OutboxState
+from storage.models import Deadline, OutboxMessage, OutboxState, Workspace
 from tests.conftest import ADMIN, CHANNEL, MEMBER, TEAM, FrozenClock, SlackDriver
 from tests.helpers import add_deadline, assert_valid_message, seeded_workspace, visible_text
 
@@ -240,6 +239,53 @@ def test_done_closes_the_occurrence_for_everyone_and_undo_reopens_it(world: Worl
     assert [r.state for r in later] == [OutboxState.PENDING]
 
 
+def test_done_on_a_reminder_is_audited_as_done_from_the_home_tab(world: World) -> None:
+    from handlers.editing import build_modal
+    from handlers.views.modals import ModalMeta
+    from storage import audit
+
+    deadline = add_deadline(world.engine, TEAM, "Rapport", DUE)
+    set_channel(world)
+    message = post_first_reminder(world)
+    stale = json.loads(json.dumps(message))  # as another member's Slack still shows it
+    world.click(message, DONE_ACTION, user=MEMBER)
+    wait_for_update(world, 0)
+
+    def entries() -> list[Any]:
+        with session_scope(world.engine) as session:
+            return audit.entries_for(
+                session=session, team_id=TEAM, item_kind="deadline", item_id=deadline
+            )
+
+    [entry] = entries()
+    assert (entry.action, entry.user_id, entry.source, entry.summary) == (
+        "done",
+        MEMBER,
+        "slack",
+        "Rapport",
+    )
+    assert audit.changes_of(entry) == {"occurrence": DUE.isoformat()}
+    assert entry.at == FIRST
+    with session_scope(world.engine) as session:
+        last = audit.last_change(
+            session=session, team_id=TEAM, item_kind="deadline", item_id=deadline
+        )
+    assert last == audit.LastChange(MEMBER, "slack", "done", FIRST)
+    # The edit modal's footer («Sist endret …») tells who closed it.
+    modal = build_modal(_services(world), team_id=TEAM, meta=ModalMeta("deadline", deadline))
+    assert modal is not None
+    assert f"Merket som ferdig av <@{MEMBER}> den 1. desember 2026 kl. 09:00." in visible_text(
+        modal.to_dict()
+    )
+
+    # A second «Ferdig» on the same reminder changes nothing, so it is not audited again.
+    before = len(world.fake.responses)
+    world.click(stale, DONE_ACTION, user=ADMIN)
+    assert world.fake.wait_for(lambda: len(world.fake.responses) > before)
+    assert "allerede markert som ferdig" in world.fake.responses[-1][1]["text"]
+    assert len(entries()) == 1
+
+
 def test_snooze_on_a_friday_comes_back_monday_at_nine(world: World) -> None:
     add_deadline(world.engine, TEAM, "Rapport", date(2026, 12, 4))  # Friday
     set_channel(world)
@@ -319,7 +365,7 @@ def test_moving_a_deadline_moves_reminders_and_edits_the_posted_one(world: World
 
 
 def _services(world: World):  # type: ignore[no-untyped-def]
-    from bot.services import Services
+    from handlers.core.services import Services
 
     return Services(settings=world.slack.settings, engine=world.engine, clock=world.clock)
 

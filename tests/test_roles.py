@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 
-from bot.fakeslack import Fault
-from bot.roles import RoleChecker
+from bot.shell.fakeslack import Fault
+from handlers.core.roles import RoleChecker
 from storage.db import session_scope
 from storage.workspaces import add_coordinator, remove_coordinator
 from tests.conftest import ADMIN, MEMBER, TEAM

@@ -17,14 +17,13 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.app import create_app
-from bot.fakeslack import FakeSlack, Fault
 from bot.scheduler import JOB_ID, KeepAliveWebClient, Scheduler, build_scheduler
 from bot.server import create_wsgi_app
-from bot.services import Services
 from bot.settings import Settings
+from bot.shell.fakeslack import FakeSlack, Fault
+from handlers.core.services import Services
 from storage.db import session_scope
-from storage.models import Workspace, utcnow
-from storage.models_outbox import OutboxMessage, OutboxState, outbox_marker
+from storage.models import OutboxMessage, OutboxState, Workspace, outbox_marker, utcnow
 from storage.outbox import claim_due, get_message, schedule_message
 from storage.reminders import reconcile
 from storage.workspaces import add_coordinator
@@ -642,29 +641,40 @@ def test_the_outbox_client_posts_serialised_json_and_reports_errors_as_the_webcl
         client.close()
 
 
-def _answer(raw: bytes, *, piece: int | None = None, hang_up: bool = False) -> Any:
-    import socket
-    import threading
+class _Pieces:
+    """A socket whose every recv hands out exactly the next piece, so the reader meets the
+    same split every run (a real socketpair and a sending thread decide the split by timing).
+    After the last piece it reads as hung up, or, when the server keeps the connection open,
+    fails the test: a real socket would block there, the reader has read past its answer."""
 
+    def __init__(self, pieces: list[bytes], *, hang_up: bool) -> None:
+        self.pieces, self.hang_up, self.reads = list(pieces), hang_up, 0
+
+    def recv(self, size: int) -> bytes:
+        self.reads += 1
+        if self.pieces:
+            piece = self.pieces.pop(0)
+            assert len(piece) <= size
+            return piece
+        if self.hang_up:
+            return b""
+        raise AssertionError("read past the end of the answer (a real socket would block)")
+
+
+def _answer(
+    raw: bytes, *, piece: int | None = None, cuts: tuple[int, ...] = (), hang_up: bool = False
+) -> Any:
+    """_read_response over `raw` arriving in pieces of `piece` bytes, or cut at `cuts`."""
     from bot.scheduler import _read_response
 
-    ours, theirs = socket.socketpair()
-
-    def send() -> None:
-        step = piece or len(raw)
-        for at in range(0, len(raw), step):
-            theirs.sendall(raw[at : at + step])
-        if hang_up:
-            theirs.shutdown(socket.SHUT_WR)
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    try:
-        return _read_response(ours)
-    finally:
-        sender.join()
-        ours.close()
-        theirs.close()
+    if piece is not None:
+        cuts = tuple(range(piece, len(raw), piece))
+    bounds = [0, *cuts, len(raw)]
+    pieces = [raw[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    sock = _Pieces(pieces, hang_up=hang_up)
+    result = _read_response(sock)  # type: ignore[arg-type]
+    assert hang_up or not sock.pieces  # a kept connection: the whole answer was read
+    return result
 
 
 def test_the_outbox_client_reads_answers_however_they_are_framed() -> None:
@@ -708,6 +718,46 @@ def test_the_outbox_client_reads_answers_however_they_are_framed() -> None:
     ):
         with pytest.raises(http.client.HTTPException):
             _answer(broken, hang_up=True)
+
+
+def test_the_outbox_client_skips_interim_answers_however_they_are_split() -> None:
+    import http.client
+
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+    final = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+    expected = (
+        200,
+        {"content-type": "application/json", "content-length": "11"},
+        b'{"ok":true}',
+        False,
+    )
+    raw = interim + final
+    end = len(interim)
+    # The split that made the reader return the 100 as the answer: a read ending right after
+    # the interim answer, or just into the final one.
+    for cuts in ((end,), (end + 3,), (end - 1,), (end - 2, end), (end - 3, end + 1, end + 9)):
+        assert _answer(raw, cuts=cuts) == expected, cuts
+    for piece in (1, 2, 3, 4, 5, 7, 13, len(raw)):
+        assert _answer(raw, piece=piece) == expected, piece
+    for first in range(1, len(raw)):  # every split in two, and every split in three
+        assert _answer(raw, cuts=(first,)) == expected, first
+        for second in range(first + 1, len(raw)):
+            assert _answer(raw, cuts=(first, second)) == expected, (first, second)
+
+    # Several interim answers, with headers of their own that must not leak into the final one.
+    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+    many = interim + hints + interim + final
+    for piece in (1, 6, len(many)):
+        assert _answer(many, piece=piece) == expected
+    # An interim answer ahead of a refusal: the refusal's status and headers are the answer.
+    limited = interim + b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n"
+    assert _answer(limited, cuts=(end,)) == (429, {"retry-after": "3", "content-length": "0"}, b"", False)
+    # Only interim answers, then the server hangs up: no answer at all.
+    with pytest.raises(http.client.HTTPException):
+        _answer(interim + hints, cuts=(end,), hang_up=True)
+    # 101 is not interim: a protocol switch nobody asked for is no answer either.
+    with pytest.raises(http.client.HTTPException):
+        _answer(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n")
 
 
 def test_sent_rows_are_recorded_together_and_at_once_on_flush(
@@ -797,8 +847,7 @@ def test_a_tick_before_its_time_prepares_the_reminder_and_posts_it_on_the_second
 def test_a_change_after_the_reminder_was_prepared_shows_in_what_is_posted(
     rig: Rig, change: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from storage.models import Deadline
-    from storage.models_outbox import DeadlineDone
+    from storage.models import Deadline, DeadlineDone
 
     scheduler, clock, deadline = _ahead_rig(rig, lead=2.0)
     ticked: list[Any] = []

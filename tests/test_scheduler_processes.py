@@ -21,10 +21,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from bot.fakeslack import FakeSlack, Fault
+from bot.shell.fakeslack import FakeSlack, Fault
 from storage.db import make_engine, session_scope, upgrade
-from storage.models import Workspace, utcnow
-from storage.models_outbox import OutboxMessage, OutboxState, outbox_marker
+from storage.models import OutboxMessage, OutboxState, Workspace, outbox_marker, utcnow
 from storage.outbox import schedule_message
 from tests.conftest import POSTGRES_URL, TEAM, _postgres_database
 from tests.helpers import add_deadline

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.fakeslack import FakeSlack
-from bot.signing import signed_headers, slash_command_body
+from bot.shell.fakeslack import FakeSlack
+from bot.shell.signing import signed_headers, slash_command_body
 from tests.conftest import ADMIN, CHANNEL, TEAM
 from tests.helpers import assert_valid_message, visible_text
 

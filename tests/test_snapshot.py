@@ -16,30 +16,30 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from bot.signing import slash_command_body
+from bot.shell.signing import slash_command_body
 from storage.calendar import upcoming_page
 from storage.contacts import contact_search_key, search_contacts
 from storage.db import make_engine, read_one, session_scope
 from storage.folding import search_key
-from storage.home import (
-    next_home_occurrences,
-    schools_missing_kulturkontakt,
-    undated_home_items,
-)
 from storage.models import (
     Contact,
     Coordinator,
     DatePrecision,
     Deadline,
+    DeadlineDone,
     Meeting,
     Municipality,
     School,
     Workspace,
 )
-from storage.models_outbox import DeadlineDone
 from storage.snapshot import SnapshotCache, TextIndex, query_terms
 from tests.conftest import CHANNEL, MEMBER
 from tests.helpers import add_deadline, visible_text
+from tests.home_oracle import (
+    next_home_occurrences,
+    schools_missing_kulturkontakt,
+    undated_home_items,
+)
 
 TEAM = "T0SNAP"
 OTHER = "T0ANNEN"

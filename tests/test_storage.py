@@ -118,7 +118,7 @@ def test_migrations_match_the_models(engine):
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import storage.all_models  # noqa: F401
+    import storage.models  # noqa: F401
 
     # Created by the migration on PostgreSQL only: it needs the pg_trgm extension.
     postgres_only = {"ix_contact_search_trgm"}

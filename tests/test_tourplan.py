@@ -20,9 +20,7 @@ from storage.importers.tourplan import (
     parse_grades,
     parse_tourplan,
 )
-from storage.models import Municipality, School, Workspace
-from storage.models_feedback import Performance, Production
-from storage.models_outbox import OutboxMessage
+from storage.models import Municipality, OutboxMessage, Performance, Production, School, Workspace
 from storage.tourplan import get_performance, suggest_performances
 
 TEAM = "T0TOUR"

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from handlers.views.format import (
+from handlers.core.format import (
     date_span,
     distance,
     escape,
@@ -27,7 +27,7 @@ from handlers.views.format import (
     overdue_distance,
     truncate,
 )
-from handlers.views.frozen import DIVIDER, frozen
+from handlers.core.frozen import DIVIDER, frozen
 from storage.calendar import Occurrence
 from storage.models import Deadline, Meeting, MeetingForm
 
@@ -143,7 +143,7 @@ def occurrence_list(
     memo: dict[Hashable, Any] | None = None,
 ) -> list[Block]:
     """With a `memo` (a snapshot part's), each block is built and serialised once while the
-    data it shows is unchanged: see handlers.views.frozen."""
+    data it shows is unchanged: see handlers.core.frozen."""
 
     def keep(key: Hashable, build: Callable[[], Block]) -> Block:
         return frozen(memo, key, build) if memo is not None else build()

@@ -10,8 +10,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from handlers.views.format import escape, truncate
-from handlers.views.frozen import DIVIDER, FrozenBlock, frozen
+from handlers.core.format import escape, truncate
+from handlers.core.frozen import DIVIDER, FrozenBlock, frozen
 from storage.contacts import ContactHit
 
 CONTACTS_BLOCK_ID = "contacts"
@@ -69,7 +69,7 @@ def contact_results(
     memo: dict[Hashable, Any] | None = None,
 ) -> list[Block]:
     """With a `memo` (the directory snapshot's), each contact's block is built and
-    serialised once while the contact is unchanged: see handlers.views.frozen."""
+    serialised once while the contact is unchanged: see handlers.core.frozen."""
     shown_query = escape(truncate(query, 80))
     if not hits:
         role_list = ", ".join(escape(r) for r in roles) or "ingen ennå"

@@ -33,7 +33,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
-from handlers.views.format import LOCALE, escape, klokkeslett, norsk_dato, truncate
+from handlers.core.format import LOCALE, escape, klokkeslett, norsk_dato, truncate
 from storage.feedback import (
     MAX_COMMENT,
     MAX_FREE_COMMENT,
@@ -48,7 +48,7 @@ from storage.feedback import (
     ProductionSummary,
     Totals,
 )
-from storage.models_feedback import FeedbackAnswer, PupilHosts
+from storage.models import FeedbackAnswer, PupilHosts
 from storage.tourplan import Choice, PerformanceIndex, PerformanceInfo
 
 # --- ids ---------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
-from handlers.views.format import (
+from handlers.core.format import (
     date_span,
     distance,
     escape,
@@ -43,7 +43,7 @@ from handlers.views.format import (
     truncate,
 )
 from handlers.views.modals import ITEM_MENU_ACTION
-from storage.home import HomeItem, HomeOccurrence
+from storage.calendar import HomeItem, HomeOccurrence
 from storage.models import MeetingForm
 
 HOME_NEW_DEADLINE = "dks_home_new_deadline"

@@ -35,7 +35,8 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from handlers.views.format import escape, klokkeslett, truncate
+from handlers.core.blocks import NOTICE_BLOCK, notice_modal
+from handlers.core.format import escape, klokkeslett, truncate
 from storage.models import Contact, Deadline, Meeting, MeetingForm, School
 
 # --- ids shared with handlers and tests ----------------------------------------------------------
@@ -83,7 +84,6 @@ NOTE_BLOCK = "note"
 HISTORICAL_BLOCK = "historical"
 FILE_BLOCK = "file"
 FILE_ACTION = "dks_import_file_input"
-NOTICE_BLOCK = "notice"
 DELETE_BLOCK = "delete"
 
 HISTORICAL_VALUE = "historical"
@@ -579,18 +579,6 @@ def delete_modal(*, meta: ModalMeta, label: str, consequence: str = "") -> View:
         close="Avbryt",
         private_metadata=meta.dump(),
         blocks=[SectionBlock(block_id=NOTICE_BLOCK, text=MarkdownTextObject(text=text))],
-    )
-
-
-def notice_modal(text: str, *, title: str = "DKS-boten") -> View:
-    """A modal with a message and only «Lukk»: refusals, and things that went away."""
-    return View(
-        type="modal",
-        title=truncate(title, 24),
-        close="Lukk",
-        blocks=[
-            SectionBlock(block_id=NOTICE_BLOCK, text=MarkdownTextObject(text=truncate(text, 2900)))
-        ],
     )
 
 

@@ -20,16 +20,17 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from handlers.views.calendar import FORM_LABELS
-from handlers.views.format import (
+from handlers.core.format import (
     date_span,
     distance,
     escape,
     klokkeslett,
     norsk_dato,
     overdue_distance,
+    slack_time,
     truncate,
 )
+from handlers.views.calendar import FORM_LABELS
 from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
 
 DONE_ACTION = "reminder_done"
@@ -78,13 +79,6 @@ def parse_reminder_value(value: str) -> ReminderRef | None:
 
 
 # --- the reminder message -------------------------------------------------------------------
-
-
-def slack_time(moment: datetime, tz: ZoneInfo) -> str:
-    """Slack's date token for the clock time (every reader sees their own time zone); the
-    fallback is the bot's local time. Dates are written by Babel: the token's are English."""
-    fallback = klokkeslett(moment.astimezone(tz))
-    return f"<!date^{int(moment.timestamp())}^{{time}}|{fallback}>"
 
 
 @dataclass(frozen=True)
@@ -303,22 +297,6 @@ def moved_note(kind: str, new_day: date | None, new_time: time | None) -> str:
 def cancelled_note(kind: str) -> str:
     noun = "Fristen" if kind == "deadline" else "Møtet"
     return f":x: *Avlyst:* {noun} er fjernet fra kalenderen."
-
-
-def late_note(due_at: datetime, tz: ZoneInfo) -> ContextBlock:
-    """Added by the outbox to anything posted late after downtime."""
-    local = due_at.astimezone(tz)
-    return ContextBlock(
-        elements=[
-            MarkdownTextObject(
-                text=(
-                    ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært "
-                    f"sendt {norsk_dato(local.date())} kl. {slack_time(due_at, tz)}, "
-                    "men boten var nede."
-                )
-            )
-        ]
-    )
 
 
 # --- channel offer --------------------------------------------------------------------------

@@ -34,8 +34,7 @@ from storage.contacts import contact_search_key
 from storage.folding import fold
 from storage.importers.calendar import RowError
 from storage.items import KULTURKONTAKT
-from storage.models import Contact, Municipality, School
-from storage.models_admin import PendingImport
+from storage.models import Contact, Municipality, PendingImport, School
 
 __all__ = [
     "COLUMNS",

@@ -40,8 +40,7 @@ from sqlmodel import Session, col, select
 
 from storage.feedback import PromptSync, sync_prompts
 from storage.folding import fold
-from storage.models import Municipality, School
-from storage.models_feedback import ArtForm, Performance, Production
+from storage.models import ArtForm, Municipality, Performance, Production, School
 from storage.tourplan import as_utc, bump_tourplan_version, local_to_utc, performance_search_key
 
 __all__ = [

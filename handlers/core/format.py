@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
@@ -88,3 +89,10 @@ def distance(day: date, today: date, *, end: date | None = None) -> str:
 def overdue_distance(day: date, today: date) -> str:
     delta = (today - day).days
     return "forfalt i går" if delta == 1 else f"forfalt for {delta} dager siden"
+
+
+def slack_time(moment: datetime, tz: ZoneInfo) -> str:
+    """Slack's date token for the clock time (every reader sees their own time zone); the
+    fallback is the bot's local time. Dates are written by Babel: the token's are English."""
+    fallback = klokkeslett(moment.astimezone(tz))
+    return f"<!date^{int(moment.timestamp())}^{{time}}|{fallback}>"

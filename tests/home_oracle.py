@@ -1,62 +1,41 @@
-"""The reads behind the Home tab, in SQL: the reference the in-memory snapshot matches.
+"""The SQL reference for the Home tab: what the in-memory snapshot must answer.
 
-The Home tab itself reads storage.snapshot (tests/test_snapshot.py checks that its answers are
-these). These queries select only the columns the tab shows (plain SQLAlchemy Core rows, no
-ORM entities), fold the counts into one round trip, and read each list with one query: what
-they return is what `storage.items.next_occurrences`, `undated_items`,
-`schools_without_kulturkontakt` and `count_schools` return, in the same order.
+The Home tab reads storage.snapshot; tests/test_snapshot.py checks that its answers are the
+ones these queries give on SQLite and PostgreSQL. They used to be the Home tab's own reads,
+so they are written as production reads are: only the columns the tab shows (plain SQLAlchemy
+Core rows, no ORM entities), counts folded into one round trip, one query per list.
+`next_occurrences` is the same question asked with whole ORM rows, as `/dks frist` and
+`/dks møte` see them (tests/test_editing_storage.py checks it against storage.calendar).
+
+Recurrence and ordering come from storage.calendar, as in the snapshot: the oracle checks the
+reads, not a second copy of the rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, time, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Date, Integer, String, and_, bindparam, exists, func, literal, union_all
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
-from storage.items import KULTURKONTAKT, _next_day
-from storage.models import Contact, Deadline, Meeting, Municipality, School, Workspace
-from storage.models_outbox import DeadlineDone
+from storage import reminders as reminder_store
+from storage.calendar import (
+    HomeItem,
+    HomeKind,
+    HomeOccurrence,
+    Occurrence,
+    next_day_not_done,
+    sort_key,
+    start_of,
+)
+from storage.items import KULTURKONTAKT
+from storage.models import Contact, Deadline, DeadlineDone, Meeting, Municipality, School, Workspace
+from storage.snapshot import HomeCounts
 
-HomeKind = Literal["deadline", "meeting"]
-
-
-@dataclass(frozen=True, slots=True)
-class HomeItem:
-    """What the Home tab shows of a deadline or a meeting (hashable: rows are cached by it)."""
-
-    kind: HomeKind
-    id: int
-    title: str
-    precision: str = "day"
-    date_note: str | None = None
-    audience: str | None = None
-    rrule: str | None = None
-    start_time: time | None = None  # a deadline's due_time, a meeting's start_time
-    end_time: time | None = None  # meetings only
-    place: str | None = None  # meetings only
-    form: str | None = None  # meetings only
-
-
-@dataclass(frozen=True, slots=True)
-class HomeOccurrence:
-    item: HomeItem
-    start: date
-    end: date | None
-    # True for recurring dates after `confirmed_until`: shown as expected, not as fact.
-    expected: bool = False
-
-
-@dataclass(frozen=True)
-class HomeCounts:
-    schools: int
-    undated: int  # deadlines and meetings without a date
-    reminder_channel_id: str | None
-    reminders_paused: bool
+Item = TypeVar("Item", Deadline, Meeting)
 
 
 def _columns(kind: HomeKind) -> list[Any]:
@@ -176,7 +155,7 @@ def next_home_occurrences(
     # One occurrence per recurring item, as `/dks frist alle` shows them.
     candidates: list[tuple[date, time, str, int]] = []
     for item_id, row in rows.items():
-        day = _next_day(row[5], row[10], row[11], start, item_id, done)
+        day = next_day_not_done(row[5], row[10], row[11], start, item_id, done)
         if day is not None:
             candidates.append((day, row[6] or time(), row[1], item_id))
     candidates.sort()
@@ -188,12 +167,8 @@ def next_home_occurrences(
         found.append(
             HomeOccurrence(_item(kind, row), day, day + length if length else None, expected)
         )
-    found.sort(key=_sort_key)
+    found.sort(key=lambda occ: (*sort_key(occ), occ.item.id))
     return found[:limit], len(found) > limit
-
-
-def _sort_key(occ: HomeOccurrence) -> tuple[date, time, str, int]:
-    return (occ.start, occ.item.start_time or time(), occ.item.title, occ.item.id)
 
 
 def _team() -> Any:
@@ -288,3 +263,71 @@ def schools_missing_kulturkontakt(
     params = {"team_id": team_id, "limit": limit}
     found = session.connection().execute(_schools_missing_stmt(), params).all()
     return [(name, muni) for name, muni, _ in found], int(found[0][2]) if found else 0
+
+
+def next_occurrences(
+    *, session: Session, model: type[Item], team_id: str, start: date, limit: int
+) -> tuple[list[Occurrence[Item]], bool]:
+    """The first `limit` occurrences still running on or after `start`, soonest first, and
+    whether there are more: every dated one-off item, and the next occurrence of each
+    recurring one. Deadline occurrences marked done are left out."""
+    date_col = col(Deadline.due_date) if model is Deadline else col(Meeting.start_date)
+    end_col = func.coalesce(col(model.end_date), date_col)
+    plain = select(model).where(
+        col(model.team_id) == team_id,
+        col(model.rrule).is_(None),
+        date_col.is_not(None),
+        end_col >= start,
+    )
+    if model is Deadline:
+        plain = plain.where(
+            ~exists().where(
+                col(DeadlineDone.team_id) == team_id,
+                col(DeadlineDone.deadline_id) == col(Deadline.id),
+                col(DeadlineDone.occurrence) == col(Deadline.due_date),
+            )
+        )
+    time_col = col(Deadline.due_time) if model is Deadline else col(Meeting.start_time)
+    plain = plain.order_by(date_col, time_col, col(model.title), col(model.id)).limit(limit + 1)
+    found: list[Occurrence[Item]] = []
+    for item in session.exec(plain):
+        first = cast(date, start_of(item))
+        found.append(Occurrence(item, first, item.end_date))
+    # Recurring items are read as plain columns first: most of them are not shown, and
+    # building ORM rows for all of them cost more than the rest of the Home tab.
+    light = sa_select(
+        col(model.id), col(model.rrule), date_col, col(model.end_date), col(model.title), time_col
+    ).where(col(model.team_id) == team_id, col(model.rrule).is_not(None), date_col.is_not(None))
+    recurring = [tuple(row) for row in session.execute(light)]
+    done = (
+        reminder_store.done_occurrences(
+            session=session, team_id=team_id, deadline_ids=[r[0] for r in recurring]
+        )
+        if model is Deadline and recurring
+        else set()
+    )
+    # One occurrence per recurring item, as `/dks frist alle` shows them: a monthly meeting
+    # must not crowd everything else off a short list.
+    candidates: list[tuple[date, time, str, int]] = []
+    for item_id, rule, first, end, title, clock in recurring:
+        day = next_day_not_done(rule, first, end, start, item_id, done)
+        if day is not None:
+            candidates.append((day, clock or time(), title, item_id))
+    candidates.sort()
+    chosen = candidates[: limit + 1]
+    rows = (
+        {
+            row.id: row
+            for row in session.exec(select(model).where(col(model.id).in_([c[3] for c in chosen])))
+        }
+        if chosen
+        else {}
+    )
+    for day, _, _, item_id in chosen:
+        item = rows[item_id]
+        first = cast(date, start_of(item))
+        length = (item.end_date - first) if item.end_date else None
+        expected = item.confirmed_until is not None and day > item.confirmed_until
+        found.append(Occurrence(item, day, day + length if length else None, expected))
+    found.sort(key=lambda occ: (*sort_key(occ), occ.item.id or 0))
+    return found[:limit], len(found) > limit

@@ -1,5 +1,5 @@
-"""Tables for coordinators' own upkeep: the audit trail, pending imports and the workspace's
-calendar feed. (Done marks on deadlines live in storage/models_outbox.py, shared with reminders.)
+"""A workspace's settings and coordinators' own upkeep: who coordinates, where reminders go,
+the calendar feed, pending imports, the audit trail, and the data version counters.
 
 Instants are UTC. Anonymous feedback never reaches these tables: the audit records what
 coordinators change in the calendar, contacts, schools and roles, never who answered what.
@@ -10,9 +10,56 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Index, Text
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel
 
-from storage.models import Contact, utcnow
+from storage.models.base import utc_column, utcnow
+
+
+class Workspace(SQLModel, table=True):
+    """Per-workspace settings row; later features fill in more."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    reminder_channel_id: str | None = Field(default=None, max_length=32)
+    reminders_paused: bool = False
+    reminder_offsets_days: str | None = Field(default=None, max_length=64)
+    seeded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    uninstalled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class DataVersion(SQLModel, table=True):
+    """How often each part of a workspace's data has changed; bumped by database triggers.
+
+    Each web process keeps the workspace's calendar and directory in memory (storage.snapshot)
+    and compares these counters on every request: triggers (migration 0006) catch every
+    writer, the CLI and other processes included, so no code path can forget to bump them.
+    """
+
+    __tablename__ = "data_version"
+    team_id: str = Field(primary_key=True, max_length=32)
+    calendar: int = 0  # deadline, meeting, deadline_done
+    directory: int = 0  # contact, school, municipality
+    settings: int = 0  # workspace, coordinator
+
+
+class Coordinator(SQLModel, table=True):
+    """People a coordinator has added (workspace admins and owners are coordinators anyway)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    added_by: str | None = Field(default=None, max_length=32)
+
+
+class ReminderChannelChange(SQLModel, table=True):
+    """Who chose the reminder channel, and when: shown in status, told about failures."""
+
+    __tablename__ = "reminder_channel_change"
+    __table_args__ = (Index("ix_reminder_channel_change_team", "team_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    user_id: str = Field(max_length=32)
+    changed_at: datetime | None = utc_column()
 
 
 class AuditEntry(SQLModel, table=True):
@@ -78,16 +125,3 @@ class CalendarFeed(SQLModel, table=True):
     )
     token_created_by: str | None = Field(default=None, max_length=32)
     base_url: str | None = Field(default=None, max_length=300)
-
-
-# «Skoler uten kulturkontakt» on every Home tab asks which schools have a current
-# kulturkontakt; this covering index answers from the index alone, instead of reading every
-# contact of the workspace (11 ms → under 1 ms at national scale). It belongs to the contact
-# table but lives here, with the feature that needs it (storage/models.py is the foundation's).
-KULTURKONTAKT_INDEX = Index(
-    "ix_contact_team_role_school",
-    col(Contact.team_id),
-    col(Contact.role),
-    col(Contact.historical),
-    col(Contact.school_id),
-)

@@ -8,43 +8,16 @@ pending → claimed → sent (or cancelled / failed / skipped).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, UniqueConstraint
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime on both backends.
-
-    SQLite has no time zone type and hands back naive values; storing every instant as naive
-    UTC there (and comparing them as strings in one format) keeps ordering and `<=` correct.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("outbox instants must be timezone-aware")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-def _utc_column(*, nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+# Instants are UTCDateTime columns (storage.models.base): done marks and channel changes
+# use the same type.
+from storage.models.base import utc_column
 
 
 class OutboxState(StrEnum):
@@ -77,22 +50,22 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(default=OutboxState.PENDING, max_length=16)
     # When the message is meant to go out (moves only by re-scheduling or a quiet-hours shift).
-    due_at: datetime = _utc_column(nullable=False)
+    due_at: datetime = utc_column(nullable=False)
     # When the tick may next look at the row: the due time, a retry time, or a lease's end.
-    available_at: datetime = _utc_column(nullable=False)
+    available_at: datetime = utc_column(nullable=False)
     attempts: int = 0
     # The row may already have been posted (a lost lease, a timeout): look before re-sending.
     needs_check: bool = False
     # Moved forward after downtime; the message says that it is late.
     late: bool = False
     claimed_by: str | None = Field(default=None, max_length=64)
-    claimed_at: datetime | None = _utc_column()
-    sent_at: datetime | None = _utc_column()
+    claimed_at: datetime | None = utc_column()
+    sent_at: datetime | None = utc_column()
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=300)
-    created_at: datetime | None = _utc_column()
-    updated_at: datetime | None = _utc_column()
+    created_at: datetime | None = utc_column()
+    updated_at: datetime | None = utc_column()
 
     @property
     def marker(self) -> str:
@@ -115,36 +88,6 @@ class OutboxAlert(SQLModel, table=True):
     alert_key: str = Field(max_length=200)
     reason: str = Field(max_length=100)
     channel: str | None = Field(default=None, max_length=32)
-    created_at: datetime | None = _utc_column()
+    created_at: datetime | None = utc_column()
     # Set when the problem went away (a post there succeeded, or the channel was changed).
-    cleared_at: datetime | None = _utc_column()
-
-
-class DeadlineDone(SQLModel, table=True):
-    """One occurrence of a deadline marked «Ferdig» for the whole workspace."""
-
-    __tablename__ = "deadline_done"
-    __table_args__ = (
-        UniqueConstraint("team_id", "deadline_id", "occurrence", name="uq_deadline_done"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    team_id: str = Field(max_length=32)
-    # No foreign key: deleting a deadline must not be blocked by its done marks.
-    deadline_id: int
-    occurrence: date
-    done_by: str = Field(max_length=32)
-    done_at: datetime | None = _utc_column()
-
-
-class ReminderChannelChange(SQLModel, table=True):
-    """Who chose the reminder channel, and when: shown in status, told about failures."""
-
-    __tablename__ = "reminder_channel_change"
-    __table_args__ = (Index("ix_reminder_channel_change_team", "team_id", "changed_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    team_id: str = Field(max_length=32)
-    channel_id: str | None = Field(default=None, max_length=32)
-    user_id: str = Field(max_length=32)
-    changed_at: datetime | None = _utc_column()
+    cleared_at: datetime | None = utc_column()

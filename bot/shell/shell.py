@@ -18,10 +18,10 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
 from bot.app import create_app
-from bot.fakeslack import FakeSlack
-from bot.render import render_message
 from bot.settings import Settings
-from bot.signing import block_actions_body, button_action, signed_headers, slash_command_body
+from bot.shell.fakeslack import FakeSlack
+from bot.shell.render import render_message
+from bot.shell.signing import block_actions_body, button_action, signed_headers, slash_command_body
 from storage.db import make_engine, upgrade
 
 SHELL_TEAM = "T0LOCAL"

@@ -1,21 +1,19 @@
-"""SQLModel tables. Every row is scoped by Slack workspace (`team_id`).
+"""Deadlines and meetings, and the done marks on deadline occurrences.
 
 Calendar items keep *local* dates and wall-clock times (interpreted in BOT_TIMEZONE):
 a meeting «kl. 09:00» stays at 09:00 across daylight-saving changes and yearly recurrences.
-Instants the bot acts on (outbox, audit) are stored in UTC.
+Every row is scoped by Slack workspace (`team_id`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from storage.models.base import utc_column
 
 
 class DatePrecision(StrEnum):
@@ -32,88 +30,6 @@ class MeetingForm(StrEnum):
     PHYSICAL = "fysisk"
     HYBRID = "hybrid"
     UNKNOWN = "ukjent"
-
-
-class Workspace(SQLModel, table=True):
-    """Per-workspace settings row; later features fill in more."""
-
-    team_id: str = Field(primary_key=True, max_length=32)
-    reminder_channel_id: str | None = Field(default=None, max_length=32)
-    reminders_paused: bool = False
-    reminder_offsets_days: str | None = Field(default=None, max_length=64)
-    seeded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    uninstalled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-
-
-class DataVersion(SQLModel, table=True):
-    """How often each part of a workspace's data has changed; bumped by database triggers.
-
-    Each web process keeps the workspace's calendar and directory in memory (storage.snapshot)
-    and compares these counters on every request: triggers (migration 0006) catch every
-    writer, the CLI and other processes included, so no code path can forget to bump them.
-    """
-
-    __tablename__ = "data_version"
-    team_id: str = Field(primary_key=True, max_length=32)
-    calendar: int = 0  # deadline, meeting, deadline_done
-    directory: int = 0  # contact, school, municipality
-    settings: int = 0  # workspace, coordinator
-
-
-class Coordinator(SQLModel, table=True):
-    """People a coordinator has added (workspace admins and owners are coordinators anyway)."""
-
-    team_id: str = Field(primary_key=True, max_length=32)
-    user_id: str = Field(primary_key=True, max_length=32)
-    added_by: str | None = Field(default=None, max_length=32)
-
-
-class MunicipalityBase(SQLModel):
-    team_id: str = Field(index=True, max_length=32)
-    name: str = Field(max_length=200)
-    county: str | None = Field(default=None, max_length=200)
-    number: str | None = Field(default=None, max_length=8)
-
-
-class Municipality(MunicipalityBase, table=True):
-    __table_args__ = (UniqueConstraint("team_id", "name"),)
-    id: int | None = Field(default=None, primary_key=True)
-
-
-class SchoolBase(SQLModel):
-    team_id: str = Field(index=True, max_length=32)
-    name: str = Field(max_length=200)
-    municipality_id: int | None = Field(default=None, foreign_key="municipality.id")
-
-
-class School(SchoolBase, table=True):
-    __table_args__ = (UniqueConstraint("team_id", "municipality_id", "name"),)
-    id: int | None = Field(default=None, primary_key=True)
-
-
-class ContactBase(SQLModel):
-    team_id: str = Field(max_length=32)
-    name: str | None = Field(default=None, max_length=200)
-    role: str = Field(max_length=100)
-    organisation: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
-    purpose: str | None = Field(default=None, max_length=500)
-    note: str | None = Field(default=None, max_length=500)
-    historical: bool = False
-    slack_user_id: str | None = Field(default=None, max_length=32)
-    school_id: int | None = Field(default=None, foreign_key="school.id")
-    municipality_id: int | None = Field(default=None, foreign_key="municipality.id")
-    external_key: str | None = Field(default=None, max_length=100)
-
-
-class Contact(ContactBase, table=True):
-    __table_args__ = (
-        UniqueConstraint("team_id", "external_key"),
-        Index("ix_contact_team_search", "team_id", "search_key"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    search_key: str = Field(default="", max_length=2000)
 
 
 class CalendarItemBase(SQLModel):
@@ -209,3 +125,20 @@ class Meeting(MeetingBase, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     search_key: str = Field(default="", max_length=3000)
+
+
+class DeadlineDone(SQLModel, table=True):
+    """One occurrence of a deadline marked «Ferdig» for the whole workspace."""
+
+    __tablename__ = "deadline_done"
+    __table_args__ = (
+        UniqueConstraint("team_id", "deadline_id", "occurrence", name="uq_deadline_done"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    # No foreign key: deleting a deadline must not be blocked by its done marks.
+    deadline_id: int
+    occurrence: date
+    done_by: str = Field(max_length=32)
+    done_at: datetime | None = utc_column()

@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.models import utcnow
+from storage.models.base import utcnow
 
 
 class ArtForm(StrEnum):

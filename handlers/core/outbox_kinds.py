@@ -1,9 +1,8 @@
-"""What each kind of outbox message looks like: a registry from kind to renderer.
+"""Outbox kinds: what each kind of scheduled message looks like.
 
-A feature that schedules messages (reminders, feedback prompts, …) registers a renderer for
-its kind from its `register(app)` function, which `create_app` calls — never at import time,
-so importing a module has no side effects. Registering the same kind again replaces the
-renderer (idempotent: every App built in a process registers the same functions).
+A feature declares its kinds in its `Feature(outbox_kinds=[Kind(...)])`; the scheduler gets a
+`KindRegistry` built from every feature's declarations (`handlers.outbox_kinds()`), so
+importing a module has no side effects and nothing is registered in a module global.
 
 The scheduler's tick renders what it claimed (at most a few seconds before posting it; a
 channel takes one message a second), with a read session and "now" in the bot's time zone:
@@ -19,22 +18,24 @@ instead of waiting for its claim and rendering; when it is time to post, a messa
 workspace's token moved meanwhile is rendered again.
 
 The tick replaces the first block's `block_id` with the row's marker (crash recovery finds
-posted messages by it), and adds a note when the message goes out late after downtime.
+posted messages by it), and adds `late_note` when the message goes out late after downtime.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, ContextBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from storage.models_outbox import OutboxMessage
+from handlers.core.format import norsk_dato, slack_time
+from storage.models import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -73,41 +74,43 @@ class Kind:
         return {row.id or 0: self.render(session, row, now) for row in rows}
 
 
-@dataclass
-class _Registry:
-    kinds: dict[str, Kind] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+class KindRegistry:
+    """The kinds one scheduler can post; built once from the features' declarations."""
+
+    def __init__(self, kinds: Sequence[Kind] = ()) -> None:
+        self._kinds: dict[str, Kind] = {}
+        for kind in kinds:
+            self.add(kind)
+
+    def add(self, kind: Kind) -> None:
+        if not kind.name or len(kind.name) > 40:
+            raise ValueError("an outbox kind is 1 to 40 characters")
+        if kind.name in self._kinds:
+            raise ValueError(f"outbox kind {kind.name!r} is declared twice")
+        self._kinds[kind.name] = kind
+
+    def get(self, name: str) -> Kind | None:
+        return self._kinds.get(name)
+
+    def rendered_ahead(self) -> list[str]:
+        """The kinds that may be claimed and rendered before they are due (they have `inputs`)."""
+        return sorted(name for name, kind in self._kinds.items() if kind.inputs is not None)
+
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
 
 
-_registry = _Registry()
-
-
-def register_kind(
-    kind: str,
-    render: Renderer,
-    *,
-    quiet_hours: bool = True,
-    render_many: BatchRenderer | None = None,
-    inputs: InputsReader | None = None,
-) -> None:
-    """Make the tick able to post messages of `kind`; call it again to replace the renderer."""
-    if not kind or len(kind) > 40:
-        raise ValueError("an outbox kind is 1 to 40 characters")
-    with _registry.lock:
-        _registry.kinds[kind] = Kind(kind, render, quiet_hours, render_many, inputs)
-
-
-def get_kind(kind: str) -> Kind | None:
-    with _registry.lock:
-        return _registry.kinds.get(kind)
-
-
-def kinds_rendered_ahead() -> list[str]:
-    """The kinds that may be claimed and rendered before they are due (they have `inputs`)."""
-    with _registry.lock:
-        return sorted(name for name, kind in _registry.kinds.items() if kind.inputs is not None)
-
-
-def registered_kinds() -> list[str]:
-    with _registry.lock:
-        return sorted(_registry.kinds)
+def late_note(due_at: datetime, tz: ZoneInfo) -> ContextBlock:
+    """Added by the tick to anything posted late after downtime."""
+    local = due_at.astimezone(tz)
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=(
+                    ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært "
+                    f"sendt {norsk_dato(local.date())} kl. {slack_time(due_at, tz)}, "
+                    "men boten var nede."
+                )
+            )
+        ]
+    )

@@ -1,0 +1,85 @@
+"""`dks-bot export kalender|tilbakemeldinger`: files for Outlook, Google Calendar and reports."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import TeamOption, fail, load_settings, team_session
+
+app = typer.Typer(help="Export data files.", no_args_is_help=True)
+
+OutOption = Annotated[Path | None, typer.Option("--ut", help="Write here instead of stdout.")]
+
+
+def _write(content: bytes, ut: Path | None, written: str) -> None:
+    """`content` to stdout, or to the file `ut` and then say `written` on stderr."""
+    if ut is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+    else:
+        ut.write_bytes(content)
+        typer.echo(written, err=True)
+
+
+def _date_option(name: str, raw: str | None) -> date | None:
+    from storage.importers.tourplan import parse_date
+
+    if raw is None:
+        return None
+    parsed = parse_date(raw.strip())
+    if parsed is None:
+        fail(f"{name} må være en dato som 2026-08-01 eller 01.08.2026 (fikk «{raw}»).")
+    return parsed
+
+
+@app.command("tilbakemeldinger")
+def export_feedback_cmd(
+    format: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    fra: Annotated[
+        str | None, typer.Option("--fra", help="First performance date, 2026-08-01.")
+    ] = None,
+    til: Annotated[
+        str | None, typer.Option("--til", help="Last performance date, 2027-06-30.")
+    ] = None,
+    ut: OutOption = None,
+    team: TeamOption = None,
+) -> None:
+    """Export feedback answers for the annual report: one row per answer."""
+    from storage.feedback_export import FORMATS, export_rows, render
+
+    settings = load_settings()
+    fmt = format.strip().lower()
+    if fmt not in FORMATS:
+        fail(f"--format må være csv eller xlsx (fikk «{format}»).")
+    start, end = _date_option("--fra", fra), _date_option("--til", til)
+    if start and end and end < start:
+        fail("--til må være samme dag som eller etter --fra.")
+    if ut is None and fmt == "xlsx" and sys.stdout.isatty():
+        fail("en xlsx-fil kan ikke vises i terminalen; bruk --ut FIL.")
+    with team_session(settings, team) as (session, team_id):
+        rows = list(
+            export_rows(
+                session=session, team_id=team_id, tz=settings.timezone, start=start, end=end
+            )
+        )
+    _write(render(fmt, rows), ut, f"Skrev {len(rows)} svar til {ut}.")
+
+
+@app.command("kalender")
+def export_calendar_cmd(ut: OutOption = None, team: TeamOption = None) -> None:
+    """Export deadlines and meetings as iCalendar (RFC 5545) for Outlook and Google Calendar."""
+    from datetime import UTC, datetime
+
+    from storage.ics import calendar_ics
+
+    settings = load_settings()
+    with team_session(settings, team) as (session, team_id):
+        content = calendar_ics(
+            session=session, team_id=team_id, tz=settings.timezone, now=datetime.now(UTC)
+        )
+    _write(content, ut, f"Skrev kalenderen for {team_id} til {ut}.")

@@ -1,0 +1,64 @@
+"""`dks-bot påminnelser forhåndsvis`: when each reminder would be posted (posts nothing)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import fail, load_settings, open_database
+
+app = typer.Typer(help="Reminders (påminnelser).", no_args_is_help=True)
+
+
+@app.command("forhåndsvis")
+def reminders_preview(
+    til: Annotated[str, typer.Option("--til", help="Last day to show, YYYY-MM-DD.")],
+    team: Annotated[str | None, typer.Option(help="Only this workspace (team id).")] = None,
+) -> None:
+    """Print when each reminder would be posted, and for what, up to --til (posts nothing)."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from handlers.core.format import norsk_dato
+    from storage.db import session_scope
+    from storage.reminders import at_local, plan, reminder_teams
+    from storage.workspaces import get_workspace
+
+    settings = load_settings()
+    try:
+        last = date.fromisoformat(til)
+    except ValueError:
+        fail(f"--til {til!r} er ikke en dato; skriv ÅÅÅÅ-MM-DD.")
+    tz = settings.timezone
+    now = datetime.now(UTC)
+    until = at_local(last + timedelta(days=1), time(0, 0), tz) - timedelta(microseconds=1)
+    if until < now:
+        fail("--til er passert; velg en dato fram i tid.")
+    engine = open_database(settings)
+    shown = 0
+    with session_scope(engine) as session:
+        teams = [team] if team else reminder_teams(session=session)
+        for team_id in teams:
+            workspace = get_workspace(session=session, team_id=team_id)
+            if workspace is None:
+                fail(f"finner ikke arbeidsområdet {team_id}.")
+            if workspace.uninstalled_at is not None:
+                continue
+            channel = workspace.reminder_channel_id
+            status = ""
+            if workspace.reminders_paused:
+                status = "  [pause: sendes ikke]"
+            elif not channel:
+                status = "  [ingen kanal: sendes ikke]"
+            for p in plan(session=session, workspace=workspace, now=now, until=until, tz=tz):
+                local = p.at.astimezone(tz)
+                noun = "frist" if p.item_kind == "deadline" else "møte"
+                days = "dag" if p.offset == 1 else "dager"
+                before = "samme morgen" if p.offset == 0 else f"{p.offset} {days} før"
+                expected = " (forventet dato)" if p.expected else ""
+                typer.echo(
+                    f"{local:%Y-%m-%d %H:%M}  {team_id}  {'#' + channel if channel else '-'}  "
+                    f"{noun}: {p.title} – {norsk_dato(p.occurrence)}{expected}, {before}{status}"
+                )
+                shown += 1
+    typer.echo(f"{shown} påminnelser fram til og med {norsk_dato(last)}.")

@@ -1,0 +1,114 @@
+"""The processes: `run` (Socket Mode), `serve` (HTTP), `scheduler` (the clock) and `shell`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import fail, load_settings, open_database, require_settings, setup_logging
+from bot.settings import Settings
+
+log = logging.getLogger("dks_bot")
+
+
+def _prepare_database(settings: Settings) -> None:
+    open_database(settings).dispose()
+
+
+def main_callback(ctx: typer.Context) -> None:
+    """With no subcommand: run the bot in Socket Mode."""
+    if ctx.invoked_subcommand is None:
+        run()
+
+
+def run() -> None:
+    """Run the bot in Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)."""
+    settings = load_settings()
+    if not settings.has_slack_credentials:
+        typer.echo(
+            "dks-bot: no Slack credentials set (SLACK_BOT_TOKEN, SLACK_APP_TOKEN). "
+            "Try the bot locally with `dks-bot shell`, or see README.md, 'Slack set-up'."
+        )
+        if sys.stdin.isatty():
+            # A newcomer at a terminal gets the local shell straight away.
+            shell()
+        raise typer.Exit(0)
+    require_settings(
+        settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", hint="For HTTP mode use `dks-bot serve`."
+    )
+    setup_logging()
+    _prepare_database(settings)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app
+
+    app = create_app(settings)
+    log.info("starting in Socket Mode")
+    from bot.scheduler import start_in_process
+
+    # One process does it all in Socket Mode: the outbox scheduler runs beside the App.
+    scheduler = start_in_process(settings)
+    try:
+        SocketModeHandler(app, settings.slack_app_token).start()
+    finally:
+        scheduler.shutdown()
+
+
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT or 3000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Run the HTTP endpoint (POST /slack/events, GET /healthz) on gunicorn."""
+    settings = load_settings()
+    require_settings(settings, "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
+    setup_logging()
+    _prepare_database(settings)
+    from bot.server import serve as serve_http
+
+    options: dict[str, object] = {}
+    if port is not None:
+        options["bind"] = f"0.0.0.0:{port}"
+    if workers is not None:
+        options["workers"] = workers
+    serve_http(settings, options)
+
+
+def shell(
+    command: Annotated[
+        list[str] | None,
+        typer.Option("-c", "--command", help="Run these lines and exit, e.g. -c '/dks frist'."),
+    ] = None,
+) -> None:
+    """A local chat shell: type /dks commands without Slack."""
+    settings = load_settings()
+    setup_logging("WARNING")
+    from bot.shell.shell import run_shell
+
+    run_shell(settings, command)
+
+
+def scheduler(
+    interval: Annotated[float, typer.Option(help="Seconds between ticks.")] = 5.0,
+    lease: Annotated[
+        float, typer.Option(help="Seconds a claimed message is reserved for this process.")
+    ] = 300.0,
+    health_port: Annotated[
+        int | None, typer.Option(help="Serve GET /healthz (with the last tick's age) here.")
+    ] = None,
+) -> None:
+    """The clock process: post due reminders and other scheduled messages (Procfile `clock:`)."""
+    settings = load_settings()
+    require_settings(settings, "SLACK_BOT_TOKEN")
+    if interval <= 0 or lease < 3 * interval:
+        fail("--interval must be > 0 and --lease at least 3 × --interval.")
+    setup_logging()
+    _prepare_database(settings)
+    from bot.scheduler import run_forever
+
+    run_forever(settings, interval_seconds=interval, lease_seconds=lease, health_port=health_port)
+
+
+COMMANDS = (run, serve, shell, scheduler)

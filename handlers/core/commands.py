@@ -1,0 +1,148 @@
+"""`/dks <subcommand>`: one table from subcommand (and aliases) to a function.
+
+Help text and routing come from the same table, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block, SectionBlock
+
+from handlers.core.access import NOT_COORDINATOR, actor, is_coordinator
+from handlers.core.blocks import ERROR_TEXT
+from handlers.core.services import Services
+from storage.folding import fold
+
+COMMAND = "/dks"
+MAX_ARGS_LENGTH = 500  # longer input is cut before it reaches a query or a message
+HELP = "hjelp"  # what `/dks` alone, or a word the bot does not know, shows
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the user sees in the ack; `after` runs once the ack is sent (views.open, uploads).
+
+    An empty `text` acks with no body (e.g. when a modal opens instead).
+    """
+
+    text: str
+    blocks: Sequence[Block] = ()
+    after: Callable[[], None] | None = None
+
+    def as_message(self) -> dict[str, Any]:
+        if not self.text and not self.blocks:
+            return {}
+        message: dict[str, Any] = {"response_type": "ephemeral", "text": self.text}
+        if self.blocks:
+            message["blocks"] = [b.to_dict() for b in self.blocks]
+        return message
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    args: str
+    team_id: str
+    user_id: str
+    channel_id: str | None
+    services: Services
+    client: WebClient
+    logger: logging.Logger
+    respond: Respond | None
+    trigger_id: str = ""
+    subcommands: Sequence[Subcommand] = field(default_factory=tuple)
+    # Set when the user typed a subcommand the bot does not know; help then says so.
+    unknown_word: str = ""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    summary: str
+    example: str
+    run: Callable[[CommandRequest], Reply]
+    aliases: tuple[str, ...] = ()
+    # Who may run it: False for everyone; True for coordinators only; or a predicate on the
+    # words after the subcommand, for a subcommand that only writes with some of them.
+    coordinator: bool | Callable[[str], bool] = False
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def needs_coordinator(self, args: str) -> bool:
+        return self.coordinator(args) if callable(self.coordinator) else self.coordinator
+
+
+def error_reply() -> Reply:
+    return Reply(ERROR_TEXT, [SectionBlock(text=ERROR_TEXT)])
+
+
+def find(subcommands: Sequence[Subcommand], word: str) -> Subcommand | None:
+    key = fold(word)
+    for sub in subcommands:
+        if key in (fold(n) for n in sub.names()):
+            return sub
+    return None
+
+
+def handle_dks(
+    ack: Ack,
+    command: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    logger: logging.Logger,
+    respond: Respond,
+) -> None:
+    """Route `/dks <word> …` to its subcommand; the reply travels in the ack."""
+    services: Services = context["services"]
+    subcommands = services.subcommands
+    text = str(command.get("text") or "").strip()[:MAX_ARGS_LENGTH]
+    word, _, args = text.partition(" ")
+    sub = find(subcommands, word) if word else None
+    unknown = word if word and sub is None else ""
+    if sub is None:
+        sub = find(subcommands, HELP)
+        assert sub is not None, "the help subcommand must be declared"
+    who = actor(command, context)
+    if sub.needs_coordinator(args.strip()) and not is_coordinator(services, client, who):
+        reply = Reply(NOT_COORDINATOR)
+    else:
+        reply = sub.run(
+            CommandRequest(
+                args=args.strip(),
+                team_id=who.team_id,
+                user_id=who.user_id,
+                channel_id=command.get("channel_id"),
+                services=services,
+                client=client,
+                logger=logger,
+                respond=respond,
+                trigger_id=str(command.get("trigger_id") or ""),
+                subcommands=subcommands,
+                unknown_word=unknown,
+            )
+        )
+    # Bolt hands a deep copy of this context to `finish_dks`; a function is copied as itself.
+    context["after_ack"] = reply.after
+    ack(**reply.as_message())
+
+
+def finish_dks(context: BoltContext, logger: logging.Logger, respond: Respond) -> None:
+    """Lazy listener: the subcommand's work after the ack (open a modal, upload a file)."""
+    after = context.get("after_ack")
+    if after is None:
+        return
+    try:
+        after()
+    except Exception:
+        logger.exception("/dks failed after the ack")
+        respond(**error_reply().as_message())
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(ack=handle_dks, lazy=[finish_dks])
