@@ -62,7 +62,7 @@ from bot.server import WSGIApp
 from bot.settings import Settings
 from bot.shell.fakeslack import FakeSlack
 from bot.shell.signing import interaction_body, signed_headers, slash_command_body
-from handlers.views.feedback import PERFORMANCE_ACTION, PERFORMANCE_BLOCK, feedback_modal
+from handlers.feedback.forms import PERFORMANCE_ACTION, PERFORMANCE_BLOCK, feedback_modal
 from storage.db import make_engine, session_scope
 from storage.feedback import EDIT_WINDOW, QUESTION_KEYS
 from storage.folding import fold

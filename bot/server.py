@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
-from handlers import calendar_feed
+from handlers.calendar import feed as calendar_feed
 from storage.db import make_engine, ping
 
 log = logging.getLogger(__name__)

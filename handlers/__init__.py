@@ -7,57 +7,37 @@ subcommands, Bolt listeners, outbox kinds, Home sections, event subscribers. The
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from slack_bolt import App
 
 from handlers import (
     admin,
-    calendar_feed,
-    contacts,
-    deadlines,
+    calendar,
+    directory,
     editing,
     feedback,
     help,
     home,
-    meetings,
+    imports,
     reminders,
+    workspace,
 )
 from handlers.core import commands
 from handlers.core.feature import Feature
 from handlers.core.outbox_kinds import KindRegistry
 from handlers.core.services import Services
 
-_MODULES: list[ModuleType] = [
-    deadlines,
-    meetings,
-    contacts,
-    reminders,
-    feedback,
-    home,
-    editing,
-    admin,
-    calendar_feed,
-    help,
+FEATURES: list[Feature] = [
+    calendar.FEATURE,
+    directory.FEATURE,
+    reminders.FEATURE,
+    feedback.FEATURE,
+    home.FEATURE,
+    editing.FEATURE,
+    imports.FEATURE,
+    admin.FEATURE,
+    workspace.FEATURE,
+    help.FEATURE,
 ]
-
-
-def _feature(module: ModuleType) -> Feature:
-    declared = getattr(module, "FEATURE", None)
-    if isinstance(declared, Feature):
-        return declared
-    return Feature(
-        name=module.__name__,
-        register=module.register,
-        subcommands=getattr(module, "SUBCOMMANDS", ()),
-        outbox_kinds=getattr(module, "OUTBOX_KINDS", ()),
-        home_sections=getattr(module, "HOME_SECTIONS", ()),
-        subscribers=getattr(module, "SUBSCRIBERS", ()),
-        busy=getattr(module, "BUSY", False),
-    )
-
-
-FEATURES: list[Feature] = [_feature(m) for m in _MODULES]
 
 
 def register_all(app: App, services: Services) -> None:

@@ -525,6 +525,8 @@ def load_settings(session: Session, team_id: str) -> SettingsPart:
 
 @dataclass(frozen=True)
 class HomeCounts:
+    """The Home tab's figures and reminder settings (WorkspaceSnapshot.home_counts)."""
+
     schools: int
     undated: int  # deadlines and meetings without a date
     reminder_channel_id: str | None

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.shell.fakeslack import FakeSlack
 from bot.shell.signing import interaction_body
-from handlers.views.feedback import (
+from handlers.feedback.forms import (
     ANONYMOUS_ACTION,
     ANONYMOUS_BLOCK,
     ANONYMOUS_VALUE,

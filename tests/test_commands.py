@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from datetime import time as clock_time
 
 from bot.shell.signing import block_actions_body, button_action, signed_headers
-from handlers.views.calendar import DEADLINES_MORE_ACTION, MORE_BLOCK_ID
+from handlers.calendar.views import DEADLINES_MORE_ACTION, MORE_BLOCK_ID
 from storage.models import DatePrecision, MeetingForm
 from tests.conftest import ADMIN, CHANNEL, TEAM
 from tests.helpers import (

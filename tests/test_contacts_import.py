@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.shell.signing import button_action
-from handlers.views.modals import FILE_BLOCK, IMPORT_CONFIRM_CALLBACK
+from handlers.imports.forms import FILE_BLOCK, IMPORT_CONFIRM_CALLBACK
 from storage import audit
 from storage.contacts import search_contacts
 from storage.db import session_scope
@@ -304,7 +304,7 @@ def test_a_bad_file_in_slack_lists_every_bad_row_and_stores_nothing(slack, sqlit
 
 
 def test_the_calendar_yaml_imports_the_same_way(slack, sqlite_engine, monkeypatch):
-    from handlers import reminders
+    from handlers.reminders import sync as reminders
 
     hooked: list[tuple[str, int]] = []
     monkeypatch.setattr(
@@ -332,7 +332,8 @@ def test_the_calendar_yaml_imports_the_same_way(slack, sqlite_engine, monkeypatc
     with session_scope(sqlite_engine) as session:
         row = session.exec(select(Deadline)).one()
         assert row.title == "DKS-plan for 2027"
-    assert hooked == [("deadline", row.id)]
+    # Announced after the ack, in a lazy listener.
+    assert slack.fake.wait_for(lambda: hooked == [("deadline", row.id)]), hooked
 
     broken = _upload(slack, modal, "kalender.yml", b"frister:\n  - id: X\n")
     assert broken["response_action"] == "push"

@@ -22,8 +22,8 @@ from bot.shell.signing import (
     submitted_state,
     view_submission_body,
 )
-from handlers.views.home import HOME_CONTACT_PICK, HOME_NEW_CONTACT
-from handlers.views.modals import (
+from handlers.editing.fields import MODAL_DELETE_ACTION, ModalMeta
+from handlers.editing.forms import (
     CONTACT_CALLBACK,
     DATE_BLOCK,
     DEADLINE_CALLBACK,
@@ -31,7 +31,6 @@ from handlers.views.modals import (
     EMAIL_BLOCK,
     END_TIME_BLOCK,
     LINK_BLOCK,
-    MODAL_DELETE_ACTION,
     NAME_BLOCK,
     PLACE_BLOCK,
     RECURRENCE_BLOCK,
@@ -42,8 +41,12 @@ from handlers.views.modals import (
     SLACK_USER_BLOCK,
     TIME_BLOCK,
     TITLE_BLOCK,
-    ModalMeta,
+    calendar_modal,
+    contact_modal,
+    delete_modal,
+    school_modal,
 )
+from handlers.home.views import HOME_CONTACT_PICK, HOME_NEW_CONTACT, ITEM_MENU_ACTION
 from storage import audit
 from storage.db import session_scope
 from storage.models import (
@@ -170,7 +173,7 @@ def audit_rows(engine: Any) -> list[AuditEntry]:
 @pytest.fixture
 def reminder_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Records the reminders hook (the reminders feature is tested on its own)."""
-    from handlers import reminders
+    from handlers.reminders import sync as reminders
 
     calls: list[tuple[str, int]] = []
 
@@ -443,6 +446,83 @@ def test_crafted_payloads_from_a_non_coordinator_are_refused_and_change_nothing(
         assert row is not None and row.title == "Årsrapport"
         assert session.get(Contact, contact_id) is not None
         assert session.exec(select(DeadlineDone)).all() == []
+    assert audit_rows(sqlite_engine) == []
+    assert reminder_calls == []
+
+
+def _crafted_forms(deadline_id: int, meeting_id: int, contact_id: int, school_id: int) -> list[Any]:
+    """Each edit form as a member could craft it: (its view, what they typed)."""
+    return [
+        (
+            calendar_modal("deadline", None, meta=ModalMeta("deadline", deadline_id)),
+            {TITLE_BLOCK: "Kapret"},
+        ),
+        (
+            calendar_modal("meeting", None, meta=ModalMeta("meeting", meeting_id)),
+            {TITLE_BLOCK: "Kapret"},
+        ),
+        (calendar_modal("meeting", None, meta=ModalMeta("meeting")), {TITLE_BLOCK: "Nytt"}),
+        (
+            contact_modal(None, meta=ModalMeta("contact", contact_id)),
+            {NAME_BLOCK: "Kapret", ROLE_BLOCK: "rektor"},
+        ),
+        (school_modal(None, meta=ModalMeta("school")), {TITLE_BLOCK: "Kapret skole"}),
+        (school_modal(None, meta=ModalMeta("school", school_id)), {TITLE_BLOCK: "Kapret"}),
+        (delete_modal(meta=ModalMeta("deadline", deadline_id), label="Årsrapport"), {}),
+        (delete_modal(meta=ModalMeta("school", school_id), label="Nordby skole"), {}),
+    ]
+
+
+def test_every_form_and_menu_refuses_a_non_coordinator_and_changes_nothing(
+    slack, sqlite_engine, reminder_calls
+):
+    seeded_workspace(sqlite_engine, TEAM)
+    deadline_id = add_deadline(sqlite_engine, TEAM, "Årsrapport", date(2026, 12, 1))
+    meeting_id = add_meeting(sqlite_engine, TEAM, "Nettverksmøte", date(2026, 12, 3))
+    contact_id = add_contact(sqlite_engine, TEAM, name="Kari", role="rektor")
+    school_id = _school(sqlite_engine, "Nordby skole", "Moss")
+
+    def stored() -> list[Any]:
+        with session_scope(sqlite_engine) as session:
+            return [
+                [tuple(getattr(r, c.name) for c in model.__table__.columns) for r in rows]  # type: ignore[attr-defined]
+                for model in (Deadline, Meeting, Contact, School, DeadlineDone)
+                for rows in [session.exec(select(model)).all()]
+            ]
+
+    # `/dks ny` with no known word only explains itself, to anyone.
+    assert "Hva vil du legge inn?" in slash(slack, "ny", user=MEMBER)
+    assert NOT_COORDINATOR_MARK in slash(slack, "ny skole", user=MEMBER)
+
+    before = stored()
+    for view, typed in _crafted_forms(deadline_id, meeting_id, contact_id, school_id):
+        crafted = {**view.to_dict(), "id": "V0CRAFTED"}
+        ack = submit(slack, crafted, typed, user=MEMBER)
+        assert ack is not None and ack["response_action"] == "update", crafted["callback_id"]
+        assert NOT_COORDINATOR_MARK in visible_text(ack["view"]), crafted["callback_id"]
+
+    menu = {
+        "type": "overflow",
+        "action_id": ITEM_MENU_ACTION,
+        "options": [
+            {"text": {"type": "plain_text", "text": value}, "value": value}
+            for value in (
+                f"edit:deadline:{deadline_id}",
+                f"delete:meeting:{meeting_id}",
+                f"done:deadline:{deadline_id}:2026-12-01",
+                f"newcontact:school:{school_id}:0",
+                f"delete:school:{school_id}:0",
+            )
+        ],
+    }
+    home = open_home(slack, user=MEMBER)
+    for choice in menu["options"]:
+        opened = len(slack.fake.calls_to("views.open"))
+        click(slack, home, overflow_action(menu, choice["value"]), "item", user=MEMBER)
+        wait_for_call(slack, "views.open", opened)
+        assert NOT_COORDINATOR_MARK in visible_text(latest_view(slack)), choice["value"]
+
+    assert stored() == before
     assert audit_rows(sqlite_engine) == []
     assert reminder_calls == []
 

@@ -18,19 +18,22 @@ from slack_sdk.models.views import View
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-import handlers.feedback as feedback_handlers
+import handlers.feedback.listeners as feedback_listeners
 from bot.scheduler import build_scheduler
 from bot.shell.signing import block_actions_body, button_action, slash_command_body
-from handlers.feedback import STORE_FAILED, render_prompt
-from handlers.views.feedback import (
+from handlers.feedback.forms import (
     COMMENT_BLOCKS,
     FEEDBACK_CALLBACK_ID,
-    FEEDBACK_OPEN_ACTION,
-    MISSING_BLOCK,
     PERFORMANCE_BLOCK,
-    PROMPT_BLOCK,
     PUPILS_BLOCK,
     RATING_BLOCKS,
+    STORE_FAILED,
+)
+from handlers.feedback.kinds import render_prompt
+from handlers.feedback.views import (
+    FEEDBACK_OPEN_ACTION,
+    MISSING_BLOCK,
+    PROMPT_BLOCK,
     THANKS_CALLBACK_ID,
     prompt_blocks,
 )
@@ -371,7 +374,7 @@ def test_the_sender_can_edit_for_14_days_and_not_after(
     # on a loaded machine it did).
     purges = {"started": 0, "finished": 0}
     lock = threading.Lock()
-    purge = feedback_handlers.forget_quietly
+    purge = feedback_listeners.forget_quietly
 
     def counted_purge(*args: Any) -> None:
         with lock:
@@ -391,7 +394,7 @@ def test_the_sender_can_edit_for_14_days_and_not_after(
             assert time.monotonic() < deadline, purges
             time.sleep(0.005)
 
-    monkeypatch.setattr(feedback_handlers, "forget_quietly", counted_purge)
+    monkeypatch.setattr(feedback_listeners, "forget_quietly", counted_purge)
     view = open_prefilled(slack, sqlite_engine, world[PLAY], user=MEMBER)
     submit(slack, view, form_state(view, pupils="140", free="Første tanke"), user=MEMBER)
     # Reopened from the prompt, the form shows the answer.
@@ -437,7 +440,7 @@ def test_the_sender_can_edit_for_14_days_and_not_after(
 def test_a_store_that_cannot_finish_in_time_keeps_the_form_open(
     slack, sqlite_engine, world, monkeypatch
 ):
-    monkeypatch.setattr(feedback_handlers, "SUBMIT_BUDGET_SECONDS", 0.8)
+    monkeypatch.setattr(feedback_listeners, "SUBMIT_BUDGET_SECONDS", 0.8)
     view = open_prefilled(slack, sqlite_engine, world[PLAY])
     state = form_state(view, free="Skrevet med omhu")
     blocker = sqlite_engine.raw_connection()
@@ -719,7 +722,7 @@ def test_home_has_no_missing_feedback_section_without_a_tour_plan(slack):
 def test_missing_feedback_section_says_how_many_and_stops_counting_past_a_hundred():
     from zoneinfo import ZoneInfo
 
-    from handlers.views.feedback import missing_feedback_blocks
+    from handlers.feedback.views import missing_feedback_blocks
     from storage.feedback import MissingFeedback
 
     row = MissingFeedback(

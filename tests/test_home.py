@@ -14,7 +14,7 @@ from sqlalchemy import insert
 
 from bot.shell.signing import button_action, event_body
 from handlers.core.feature import SectionRequest
-from handlers.views.home import HOME_MORE, MAX_BLOCKS
+from handlers.home.views import HOME_MORE, MAX_BLOCKS
 from storage.db import session_scope
 from storage.folding import search_key
 from storage.models import Deadline, Meeting, Workspace

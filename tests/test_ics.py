@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.shell.signing import block_actions_body, button_action
-from handlers.calendar_feed import ROTATE_ACTION, base_url_of
+from handlers.calendar.feed import base_url_of
+from handlers.calendar.views import ROTATE_ACTION
 from storage.calendar import upcoming
 from storage.db import session_scope
 from storage.ics import calendar_ics, uid_of

@@ -16,8 +16,8 @@ from sqlmodel import col, select
 
 from bot.scheduler import Scheduler, build_scheduler
 from bot.shell.signing import block_actions_body, button_action, event_body, signed_headers
-from handlers.reminders import after_item_change
-from handlers.views.reminders import (
+from handlers.reminders.sync import after_item_change
+from handlers.reminders.views import (
     DONE_ACTION,
     REMINDER_ACTIONS_BLOCK_ID,
     SNOOZE_ACTION,
@@ -240,8 +240,8 @@ def test_done_closes_the_occurrence_for_everyone_and_undo_reopens_it(world: Worl
 
 
 def test_done_on_a_reminder_is_audited_as_done_from_the_home_tab(world: World) -> None:
-    from handlers.editing import build_modal
-    from handlers.views.modals import ModalMeta
+    from handlers.editing.fields import ModalMeta
+    from handlers.editing.loading import build_modal
     from storage import audit
 
     deadline = add_deadline(world.engine, TEAM, "Rapport", DUE)

@@ -295,7 +295,7 @@ def test_a_paused_workspace_posts_nothing_until_resumed(rig: Rig) -> None:
 
 
 def test_a_uninstalled_workspace_is_never_retried(rig: Rig) -> None:
-    from handlers.reminders import stop_workspace
+    from handlers.workspace.stop import stop_workspace
 
     add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
     rig.scheduler.tick()
@@ -665,12 +665,14 @@ def _answer(
     raw: bytes, *, piece: int | None = None, cuts: tuple[int, ...] = (), hang_up: bool = False
 ) -> Any:
     """_read_response over `raw` arriving in pieces of `piece` bytes, or cut at `cuts`."""
+    import itertools
+
     from bot.scheduler import _read_response
 
     if piece is not None:
         cuts = tuple(range(piece, len(raw), piece))
     bounds = [0, *cuts, len(raw)]
-    pieces = [raw[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    pieces = [raw[a:b] for a, b in itertools.pairwise(bounds) if b > a]
     sock = _Pieces(pieces, hang_up=hang_up)
     result = _read_response(sock)  # type: ignore[arg-type]
     assert hang_up or not sock.pieces  # a kept connection: the whole answer was read
@@ -724,7 +726,10 @@ def test_the_outbox_client_skips_interim_answers_however_they_are_split() -> Non
     import http.client
 
     interim = b"HTTP/1.1 100 Continue\r\n\r\n"
-    final = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+    final = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+        b'{"ok":true}'
+    )
     expected = (
         200,
         {"content-type": "application/json", "content-length": "11"},
@@ -750,8 +755,13 @@ def test_the_outbox_client_skips_interim_answers_however_they_are_split() -> Non
     for piece in (1, 6, len(many)):
         assert _answer(many, piece=piece) == expected
     # An interim answer ahead of a refusal: the refusal's status and headers are the answer.
-    limited = interim + b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n"
-    assert _answer(limited, cuts=(end,)) == (429, {"retry-after": "3", "content-length": "0"}, b"", False)
+    limited = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n"
+    assert _answer(interim + limited, cuts=(end,)) == (
+        429,
+        {"retry-after": "3", "content-length": "0"},
+        b"",
+        False,
+    )
     # Only interim answers, then the server hangs up: no answer at all.
     with pytest.raises(http.client.HTTPException):
         _answer(interim + hints, cuts=(end,), hang_up=True)

@@ -347,7 +347,8 @@ def test_a_coordinator_added_elsewhere_can_edit_at_once(make_driver, engine: Eng
     )
     response = slack.post(body)
     assert response.status_code == 200 and "Bare koordinatorer" not in response.text
-    assert slack.fake.calls_to("views.open"), "the coordinator's modal opens"
+    # The modal opens after the ack, in a lazy listener.
+    assert slack.fake.wait_for(lambda: slack.fake.calls_to("views.open")), "the modal opens"
 
 
 def test_version_reads_survive_a_dropped_connection_and_close_with_the_engine(

@@ -6,15 +6,14 @@ and Slack shows the user an error although the ack (a reply, a closed form) was 
 handler returns what was acked. If it raised before acking, the user gets a short apology in
 the surface's own form: a `/dks` reply, a field error that keeps what was typed in a form, no
 options in a type-ahead. Work after the ack (Bolt's lazy listeners) is wrapped by
-`logs_failures`, because Bolt logs a lazy listener's error without its traceback.
+`handlers.core.lazy.logs_failures`, because Bolt logs a lazy listener's error without its
+traceback.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
@@ -22,8 +21,6 @@ from handlers.core.blocks import FORM_ERROR_TEXT
 from handlers.core.commands import error_reply
 
 log = logging.getLogger(__name__)
-
-F = TypeVar("F", bound=Callable[..., None])
 
 
 def _what(body: dict[str, Any]) -> str:
@@ -74,16 +71,3 @@ def on_error(error: Exception, request: BoltRequest, logger: logging.Logger) -> 
     if ack is not None and ack.response is not None:
         return ack.response
     return unacked_answer(request.body)
-
-
-def logs_failures(fn: F) -> F:
-    """For a lazy listener: its error is logged with the traceback, as `on_error` does."""
-
-    @functools.wraps(fn)
-    def run(**kwargs: Any) -> None:
-        try:
-            fn(**kwargs)
-        except Exception:
-            log.exception("work after the ack failed: %s", fn.__qualname__)
-
-    return run  # type: ignore[return-value]

@@ -1,0 +1,25 @@
+"""Roles: `/dks admin` lists the coordinators; `/dks admin legg til|fjern @navn` changes them.
+
+Coordinators are workspace admins and owners plus the people listed here
+(handlers/core/access.py has the rule). Only `/dks admin` itself: no buttons or forms.
+"""
+
+from __future__ import annotations
+
+from handlers.admin.commands import run_admin, writes
+from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.feature import Feature, no_listeners
+
+SUBCOMMANDS = [
+    Subcommand(
+        name="admin",
+        aliases=("koordinator", "koordinatorer", "roller"),
+        summary="viser hvem som er koordinatorer; en koordinator kan legge til og fjerne "
+        "(`legg til @navn`, `fjern @navn`).",
+        example=f"{COMMAND} admin legg til @kari",
+        run=run_admin,
+        coordinator=writes,
+    )
+]
+
+FEATURE = Feature(name="admin", register=no_listeners, subcommands=SUBCOMMANDS)

@@ -1,0 +1,143 @@
+"""`/dks admin [liste | legg til @navn … | fjern @navn …]`: who the coordinators are.
+
+Everyone may list them; adding and removing needs a coordinator (declared on the
+subcommand with `writes`). Changes are audited.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slack_sdk.models.blocks import SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+from handlers.core.commands import COMMAND, CommandRequest, Reply
+from handlers.core.format import escape
+from storage import audit
+from storage.folding import fold
+from storage.workspaces import add_coordinator, listed_coordinators, remove_coordinator
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+LIST_WORDS = ("liste", "list", "vis")
+ADD_WORDS = ("legg til", "leggtil", "add")
+REMOVE_WORDS = ("fjern", "remove", "slett")
+
+
+def mentioned_users(text: str) -> list[str]:
+    """User ids from Slack's escaped mentions (<@U123|kari>), in order, once each."""
+    return list(dict.fromkeys(_MENTION.findall(text)))
+
+
+def verb_of(args: str) -> str | None:
+    """ "list", "add", "remove", or None for words the bot does not know."""
+    words = args.split()
+    if not words or fold(words[0]) in LIST_WORDS:
+        return "list"
+    if fold(" ".join(words[:2])) in ADD_WORDS or fold(words[0]) in ADD_WORDS:
+        return "add"
+    if fold(words[0]) in REMOVE_WORDS:
+        return "remove"
+    return None
+
+
+def writes(args: str) -> bool:
+    return verb_of(args) in ("add", "remove")
+
+
+def _text(text: str) -> Reply:
+    return Reply(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+def _listing(request: CommandRequest) -> Reply:
+    with request.services.session() as session:
+        listed = list(listed_coordinators(session=session, team_id=request.team_id))
+    people = ", ".join(f"<@{u}>" for u in listed) if listed else "ingen ennå"
+    return _text(
+        f"*Koordinatorer* kan endre frister, møter, kontakter og skoler, importere og "
+        f"eksportere. Administratorer og eiere av Slack-arbeidsområdet er alltid "
+        f"koordinatorer. I tillegg: {people}.\n"
+        f"Legg til eller fjern med `{COMMAND} admin legg til @navn` og "
+        f"`{COMMAND} admin fjern @navn`."
+    )
+
+
+def _change(
+    request: CommandRequest, users: list[str], *, adding: bool
+) -> tuple[list[str], list[str]]:
+    """Add or remove each user: (changed, already so)."""
+    done: list[str] = []
+    already: list[str] = []
+    with request.services.session(write=True) as session:
+        for user in users:
+            if adding:
+                changed = add_coordinator(
+                    session=session, team_id=request.team_id, user_id=user, added_by=request.user_id
+                )
+            else:
+                changed = remove_coordinator(session=session, team_id=request.team_id, user_id=user)
+            if not changed:
+                already.append(user)
+                continue
+            done.append(user)
+            audit.record(
+                session=session,
+                team_id=request.team_id,
+                user_id=request.user_id,
+                action="add" if adding else "remove",
+                item_kind="coordinator",
+                summary=user,
+                changes={"user_id": user},
+                at=request.services.clock(),
+            )
+    return done, already
+
+
+def _people(users: list[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users)
+
+
+def run_admin(request: CommandRequest) -> Reply:
+    verb = verb_of(request.args)
+    if verb == "list":
+        return _listing(request)
+    if verb is None:
+        return _text(
+            f"Jeg forstod ikke «{escape(request.args[:60])}». Skriv "
+            f"`{COMMAND} admin legg til @navn`, `{COMMAND} admin fjern @navn` eller "
+            f"`{COMMAND} admin` for å se hvem som er koordinatorer."
+        )
+    adding = verb == "add"
+    users = mentioned_users(request.args)
+    if not users:
+        example = "legg til" if adding else "fjern"
+        return _text(
+            "Jeg fant ingen person i det du skrev. Skriv @ og velg personen fra lista, "
+            f"for eksempel `{COMMAND} admin {example} @kari`."
+        )
+    done, already = _change(request, users, adding=adding)
+    lines = []
+    if done:
+        lines.append(
+            f":white_check_mark: {_people(done)} er nå koordinator."
+            if adding
+            else f":white_check_mark: {_people(done)} er ikke lenger på lista over koordinatorer."
+        )
+    if already:
+        lines.append(
+            f"{_people(already)} var allerede koordinator."
+            if adding
+            else f"{_people(already)} stod ikke på lista."
+        )
+    if not adding:
+        roles, client = request.services.roles, request.client
+        admins = [
+            u
+            for u in done + already
+            if roles.is_workspace_admin(client=client, team_id=request.team_id, user_id=u)
+        ]
+        if admins:
+            lines.append(
+                f"{_people(admins)} er administrator i Slack-arbeidsområdet og er derfor "
+                "fortsatt koordinator."
+            )
+    return _text("\n".join(lines))

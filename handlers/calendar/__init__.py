@@ -1,0 +1,82 @@
+"""The calendar: deadlines and meetings as lists in Slack, and as a calendar for Outlook and
+Google.
+
+- `/dks frist` and `/dks møte` (lists.py): the next items, a search, or «alle» paged with
+  «Vis flere»;
+- `/dks kalender` (feed.py, coordinators only): the workspace's secret feed address, with
+  «Send meg kalenderfilen» and «Lag ny adresse»; the Home tab's «Eksporter kalender» sends
+  the .ics file in a DM;
+- the feed itself, `GET /kalender/<token>.ics`, is a WSGI app (feed.make_feed_app) that
+  bot/server.py serves beside Bolt.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers.calendar.feed import RememberAddress, run_calendar
+from handlers.calendar.listeners import (
+    rotate,
+    send_from_home,
+    send_from_message,
+    show_more,
+)
+from handlers.calendar.lists import DEFAULT_COUNT, DEFAULT_DAYS, run_deadlines, run_meetings
+from handlers.calendar.views import (
+    DEADLINES_MORE_ACTION,
+    MEETINGS_MORE_ACTION,
+    ROTATE_ACTION,
+    SEND_FILE_ACTION,
+)
+from handlers.core.access import coordinator_only
+from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.feature import Feature
+from handlers.core.lazy import acknowledge
+from handlers.home.views import HOME_EXPORT
+
+SUBCOMMANDS = [
+    Subcommand(
+        name="frist",
+        aliases=("frister", "deadline"),
+        summary=(
+            f"de neste {DEFAULT_COUNT} fristene ({DEFAULT_DAYS} dager fram). "
+            "Legg til et søkeord for å filtrere, eller «alle» for alle kommende."
+        ),
+        example=f"{COMMAND} frist rapportering",
+        run=run_deadlines,
+    ),
+    Subcommand(
+        name="møte",
+        aliases=("møter", "mote", "moter", "moete"),
+        summary=(
+            f"de neste {DEFAULT_COUNT} møtene og samlingene ({DEFAULT_DAYS} dager fram), "
+            "med tid, sted og om de er digitale. Søkeord og «alle» virker som for frister."
+        ),
+        example=f"{COMMAND} møte nettverk",
+        run=run_meetings,
+    ),
+    Subcommand(
+        name="kalender",
+        aliases=("ics", "abonner"),
+        summary="gir adressen til å abonnere på fristene og møtene i Outlook eller Google "
+        "Kalender (bare koordinatorer; `ny` lager en ny hemmelig adresse).",
+        example=f"{COMMAND} kalender",
+        run=run_calendar,
+        # The address alone gives the whole calendar to whoever has it.
+        coordinator=True,
+    ),
+]
+
+
+def register(app: App) -> None:
+    app.use(RememberAddress())
+    app.action(DEADLINES_MORE_ACTION)(ack=acknowledge, lazy=[show_more])
+    app.action(MEETINGS_MORE_ACTION)(ack=acknowledge, lazy=[show_more])
+    app.action(HOME_EXPORT, middleware=[coordinator_only])(ack=acknowledge, lazy=[send_from_home])
+    app.action(SEND_FILE_ACTION, middleware=[coordinator_only])(
+        ack=acknowledge, lazy=[send_from_message]
+    )
+    app.action(ROTATE_ACTION, middleware=[coordinator_only])(ack=acknowledge, lazy=[rotate])
+
+
+FEATURE = Feature(name="calendar", register=register, subcommands=SUBCOMMANDS)

@@ -1,0 +1,228 @@
+"""The calendar for Outlook and Google: `/dks kalender` (the workspace's secret feed address,
+which a coordinator can replace), the calendar as a .ics file in a DM, and the feed itself,
+`GET /kalender/<token>.ics`, served by bot/server.py in HTTP mode.
+
+The feed's address must be the one Slack reaches the bot at. Nothing needs configuring: the
+address is learned from the Host of Slack's own (signed) requests, per workspace
+(`RememberAddress`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from handlers.calendar.views import feed_blocks, rotated_note
+from handlers.core.commands import COMMAND, CommandRequest, Reply
+from handlers.core.format import norsk_dato
+from handlers.core.services import Services
+from storage.db import session_scope
+from storage.folding import fold
+from storage.ics import (
+    calendar_ics,
+    ensure_feed,
+    get_feed,
+    remember_base_url,
+    rotate_feed,
+    team_for_token,
+)
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+FEED_PREFIX = "/kalender/"
+FILENAME = "dks.ics"
+
+
+def feed_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{FEED_PREFIX}{token}.ics"
+
+
+def base_url_of(headers: dict[str, Any]) -> str | None:
+    """https://host from a request's headers (a proxy's X-Forwarded-* first)."""
+
+    def first(name: str) -> str:
+        value = headers.get(name) or ""
+        return str(value[0] if isinstance(value, list | tuple) and value else value).strip()
+
+    host = first("x-forwarded-host").split(",")[0].strip() or first("host")
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", host):
+        return None
+    proto = first("x-forwarded-proto").split(",")[0].strip().lower()
+    if proto not in ("http", "https"):
+        local = host.split(":")[0] in ("localhost", "127.0.0.1")
+        proto = "http" if local else "https"
+    return f"{proto}://{host}"
+
+
+class RememberAddress(Middleware):
+    """Global middleware: notes where Slack reaches the bot (HTTP mode only), for the feed's
+    address. One per App: what it has stored is remembered per App, so a write happens only
+    when the address changes."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        team_id = req.context.team_id
+        if req.mode == "http" and team_id:
+            base = base_url_of(req.headers)
+            with self._lock:
+                known = self._seen.get(team_id)
+            if base and known != base:
+                try:
+                    with session_scope(req.context["services"].engine, write=True) as session:
+                        remember_base_url(session=session, team_id=team_id, base_url=base)
+                    with self._lock:
+                        self._seen[team_id] = base
+                except SQLAlchemyError:
+                    log.exception("could not store the bot's address")
+        return next()
+
+
+# --- The ICS file and the feed -------------------------------------------------------------------
+
+
+def export_ics(services: Services, team_id: str) -> bytes:
+    with services.session() as session:
+        return calendar_ics(
+            session=session, team_id=team_id, tz=services.settings.timezone, now=services.clock()
+        )
+
+
+_DTSTAMP = re.compile(rb"^DTSTAMP:[^\r\n]*\r\n", re.MULTILINE)
+
+
+def make_feed_app(
+    engine: Engine, *, timezone: ZoneInfo | None = None
+) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """WSGI for `GET /kalender/<token>.ics`: the workspace's calendar, or 404."""
+    tz = timezone or ZoneInfo("Europe/Oslo")
+
+    def answer(
+        start_response: Callable[..., Any], status: str, body: bytes, headers: list[Any]
+    ) -> Iterable[bytes]:
+        start_response(status, [*headers, ("content-length", str(len(body)))])
+        return [body]
+
+    def feed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO") or "")
+        token = path.removeprefix(FEED_PREFIX).removesuffix(".ics")
+        plain = [("content-type", "text/plain; charset=utf-8")]
+        try:
+            with session_scope(engine) as session:
+                team_id = team_for_token(session=session, token=token)
+                body = (
+                    calendar_ics(session=session, team_id=team_id, tz=tz, now=utcnow())
+                    if team_id
+                    else b""
+                )
+        except SQLAlchemyError:
+            log.exception("calendar feed: database error")
+            return answer(
+                start_response, "503 Service Unavailable", "Prøv igjen senere.".encode(), plain
+            )
+        if team_id is None:
+            # The same answer for a wrong and a replaced token: nothing to learn from probing.
+            return answer(start_response, "404 Not Found", b"Ukjent kalenderadresse.", plain)
+        # DTSTAMP is "now" in every response; leave it out so an unchanged calendar keeps
+        # its ETag and calendar apps can ask cheaply.
+        etag = '"' + hashlib.sha256(_DTSTAMP.sub(b"", body)).hexdigest()[:32] + '"'
+        headers = [
+            ("content-type", "text/calendar; charset=utf-8"),
+            ("content-disposition", f'inline; filename="{FILENAME}"'),
+            ("cache-control", "private, max-age=900"),
+            ("etag", etag),
+        ]
+        if etag in str(environ.get("HTTP_IF_NONE_MATCH") or ""):
+            start_response("304 Not Modified", headers)
+            return [b""]
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            start_response("200 OK", [*headers, ("content-length", str(len(body)))])
+            return [b""]
+        return answer(start_response, "200 OK", body, headers)
+
+    return feed
+
+
+def is_feed_request(environ: dict[str, Any]) -> bool:
+    return str(environ.get("PATH_INFO") or "").startswith(FEED_PREFIX) and environ.get(
+        "REQUEST_METHOD"
+    ) in ("GET", "HEAD")
+
+
+# --- /dks kalender -------------------------------------------------------------------------------
+
+
+def feed_reply(services: Services, team_id: str, user_id: str, *, rotate: bool) -> Reply:
+    """The feed's address (made on first ask; a new one with `rotate`), as a reply."""
+    now = services.clock()
+    with services.session(write=True) as session:
+        feed = (
+            rotate_feed(session=session, team_id=team_id, user_id=user_id, now=now)
+            if rotate
+            else ensure_feed(session=session, team_id=team_id, user_id=user_id, now=now)
+        )
+        base, token, created_at = feed.base_url, feed.token, feed.token_created_at
+    url = feed_url(base, token) if base and token else None
+    created = None
+    if created_at is not None:
+        created = norsk_dato(created_at.astimezone(services.settings.timezone).date())
+    text = f"Kalenderadresse: {url}" if url else "Kalenderen kan sendes som fil."
+    if rotate:
+        text = "Ny kalenderadresse laget. " + text
+    blocks = feed_blocks(url, created)
+    if rotate and url:
+        blocks.insert(0, rotated_note())
+    return Reply(text, blocks)
+
+
+def run_calendar(request: CommandRequest) -> Reply:
+    rotate = fold(request.args) in ("ny", "ny adresse", "nytt", "roter")
+    return feed_reply(request.services, request.team_id, request.user_id, rotate=rotate)
+
+
+# --- Sending the file ----------------------------------------------------------------------------
+
+
+def send_file(
+    client: WebClient, services: Services, *, team_id: str, user_id: str, logger: logging.Logger
+) -> bool:
+    """The calendar as dks.ics in a direct message to the user."""
+    content = export_ics(services, team_id)
+    with services.session() as session:
+        feed = get_feed(session=session, team_id=team_id)
+        url = feed_url(feed.base_url, feed.token) if feed and feed.base_url and feed.token else None
+    comment = "Her er DKS-kalenderen som fil. Åpne den i Outlook eller Google Kalender."
+    if url:
+        comment += f" Vil du heller abonnere (oppdateres av seg selv), bruk {url}"
+    else:
+        comment += f" Skriv `{COMMAND} kalender` for å abonnere i stedet."
+    try:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=channel,
+            content=content,
+            filename=FILENAME,
+            title="DKS-kalender",
+            initial_comment=comment,
+        )
+    except SlackApiError as err:
+        logger.warning("sending the calendar file failed: %s", err.response.get("error"))
+        return False
+    return True

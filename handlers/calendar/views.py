@@ -1,0 +1,271 @@
+"""Block Kit for the calendar: the `/dks frist` and `/dks møte` lists, and the feed's reply.
+
+Pure builders, and the action and block ids the listeners are wired to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.basic_components import ConfirmObject, MarkdownTextObject
+
+from handlers.core.format import (
+    date_span,
+    distance,
+    escape,
+    klokkeslett,
+    overdue_distance,
+    truncate,
+)
+from handlers.core.frozen import DIVIDER, frozen
+from storage.calendar import Occurrence
+from storage.models import Deadline, Meeting, MeetingForm
+
+DEADLINES_MORE_ACTION = "deadlines_more"
+MEETINGS_MORE_ACTION = "meetings_more"
+LIST_BLOCK_ID = "calendar_list"
+MORE_BLOCK_ID = "calendar_more"
+FEED_BLOCK = "calendar_feed"
+FEED_ACTIONS_BLOCK = "calendar_actions"
+ROTATE_ACTION = "dks_calendar_rotate"
+SEND_FILE_ACTION = "dks_calendar_send_file"
+DESCRIPTION_LIMIT = 300
+TITLE_LIMIT = 150
+
+FORM_LABELS = {
+    MeetingForm.DIGITAL: "digitalt",
+    MeetingForm.PHYSICAL: "fysisk oppmøte",
+    MeetingForm.HYBRID: "fysisk og digitalt",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where a list stands: `shown` items starting at `offset` out of `total`."""
+
+    offset: int
+    total: int
+    query: str
+    size: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + self.size < self.total
+
+    def more_value(self) -> str:
+        return json.dumps({"q": self.query[:200], "o": self.offset + self.size})
+
+
+def parse_more_value(value: str) -> tuple[str, int]:
+    try:
+        data = json.loads(value)
+        return str(data.get("q", "")), max(0, int(data.get("o", 0)))
+    except (ValueError, TypeError, AttributeError):
+        return "", 0
+
+
+def _link_line(link: str | None) -> str:
+    return f"<{escape(link)}|Åpne lenke>" if link else ""
+
+
+def _when_line(occ: Occurrence[Any], today: date) -> str:
+    item = occ.item
+    when = date_span(occ.start, occ.end, precision=item.precision, note=item.date_note)
+    if isinstance(item, Deadline) and item.due_time:
+        when += f" kl. {klokkeslett(item.due_time)}"
+    if isinstance(item, Meeting) and item.start_time:
+        clock = klokkeslett(item.start_time)
+        if item.end_time:
+            clock += f"–{klokkeslett(item.end_time)}"
+        when += f", kl. {clock}"
+    if occ.expected:
+        when += " _(forventet dato – ikke bekreftet ennå)_"
+    last = occ.end or occ.start
+    if isinstance(item, Deadline) and last < today:
+        away = overdue_distance(last, today)
+    else:
+        away = distance(occ.start, today, end=occ.end)
+    return f"{when} · *{away}*"
+
+
+def occurrence_block(occ: Occurrence[Any], today: date) -> SectionBlock:
+    item = occ.item
+    lines = [f"*{escape(truncate(item.title, TITLE_LIMIT))}*", _when_line(occ, today)]
+    if isinstance(item, Meeting):
+        details = [FORM_LABELS.get(MeetingForm(item.form), "")] if item.form else []
+        if item.place:
+            details.append(f"sted: {escape(truncate(item.place, 100))}")
+        if item.kind:
+            details.insert(0, escape(item.kind.capitalize()))
+        if any(details):
+            lines.append(" · ".join(d for d in details if d))
+    if item.description:
+        lines.append(escape(truncate(item.description, DESCRIPTION_LIMIT)))
+    extra = [_link_line(item.link)]
+    if item.audience:
+        extra.append(f"Gjelder: {escape(truncate(item.audience, 100))}")
+    if any(extra):
+        lines.append(" · ".join(e for e in extra if e))
+    return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))
+
+
+def undated_block(titles: Sequence[str], noun: str) -> ContextBlock:
+    shown = ", ".join(escape(truncate(t, 80)) for t in titles[:8])
+    if len(titles) > 8:
+        shown += f" og {len(titles) - 8} til"
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=f":spiral_calendar_pad: Uten dato ennå ({noun}): {shown}. "
+                "Legg inn datoen når den er kjent."
+            )
+        ]
+    )
+
+
+def occurrence_list(
+    *,
+    heading: str,
+    occurrences: Sequence[Occurrence[Any]],
+    today: date,
+    empty_text: str,
+    footer: str | None = None,
+    undated_titles: Sequence[str] = (),
+    undated_noun: str = "",
+    page: Page | None = None,
+    more_action: str = "",
+    memo: dict[Hashable, Any] | None = None,
+) -> list[Block]:
+    """With a `memo` (a snapshot part's), each block is built and serialised once while the
+    data it shows is unchanged: see handlers.core.frozen."""
+
+    def keep(key: Hashable, build: Callable[[], Block]) -> Block:
+        return frozen(memo, key, build) if memo is not None else build()
+
+    blocks: list[Block] = [
+        keep(("header", heading), lambda: HeaderBlock(text=truncate(heading, TITLE_LIMIT)))
+    ]
+    if not occurrences:
+        blocks.append(
+            SectionBlock(block_id=LIST_BLOCK_ID, text=MarkdownTextObject(text=empty_text))
+        )
+    for i, occ in enumerate(occurrences):
+        if i:
+            blocks.append(DIVIDER)
+        key = (type(occ.item).__name__, occ.item.id, occ.start, occ.end, occ.expected, today)
+        blocks.append(keep(key, partial(occurrence_block, occ, today)))
+    if page is not None and page.has_more:
+        remaining = page.total - page.offset - page.size
+        value = page.more_value()
+        blocks.append(
+            keep(
+                ("more", more_action, remaining, value),
+                lambda: ActionsBlock(
+                    block_id=MORE_BLOCK_ID,
+                    elements=[
+                        ButtonElement(
+                            text=f"Vis flere ({remaining} til)",
+                            action_id=more_action,
+                            value=value,
+                        )
+                    ],
+                ),
+            )
+        )
+    if footer:
+        text = footer
+        blocks.append(
+            keep(
+                ("footer", text),
+                lambda: ContextBlock(elements=[MarkdownTextObject(text=text)]),
+            )
+        )
+    if undated_titles:
+        titles = tuple(undated_titles)
+        blocks.append(
+            keep(("undated", undated_noun, titles), lambda: undated_block(titles, undated_noun))
+        )
+    return blocks
+
+
+def fallback_text(heading: str, occurrences: Sequence[Occurrence[Any]]) -> str:
+    parts = [
+        f"{o.item.title} "
+        f"({date_span(o.start, o.end, precision=o.item.precision, note=o.item.date_note)})"
+        for o in occurrences[:10]
+    ]
+    return truncate(f"{heading}: " + ("; ".join(parts) if parts else "ingen"), 3000)
+
+
+# --- /dks kalender -------------------------------------------------------------------------------
+
+
+def feed_blocks(url: str | None, created: str | None) -> list[Block]:
+    """The subscription address (None when the bot cannot serve it) and the file button."""
+    blocks: list[Block] = []
+    if url:
+        since = f" Adressen ble laget {created}." if created else ""
+        blocks.append(
+            SectionBlock(
+                block_id=FEED_BLOCK,
+                text=MarkdownTextObject(
+                    text="*Abonner på DKS-kalenderen* i Outlook («Legg til kalender → Fra "
+                    "Internett») eller Google Kalender («Andre kalendere → Fra URL») med denne "
+                    f"adressen:\n`{url}`\nAdressen er hemmelig: alle som har den, kan se "
+                    f"fristene og møtene. Kalenderen oppdaterer seg selv.{since}"
+                ),
+            )
+        )
+    else:
+        blocks.append(
+            SectionBlock(
+                block_id=FEED_BLOCK,
+                text=MarkdownTextObject(
+                    text="Et kalenderabonnement trenger at boten kjører i HTTP-modus "
+                    "(`dks-bot serve`), så kalenderprogrammet kan hente den. Du kan likevel "
+                    "få kalenderen som fil og importere den."
+                ),
+            )
+        )
+    buttons = [ButtonElement(text="Send meg kalenderfilen", action_id=SEND_FILE_ACTION, value="1")]
+    if url:
+        buttons.append(
+            ButtonElement(
+                text="Lag ny adresse",
+                action_id=ROTATE_ACTION,
+                value="rotate",
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Lage ny adresse?",
+                    text="Den gamle adressen slutter å virke med en gang. Alle som abonnerer, "
+                    "må legge inn den nye.",
+                    confirm="Lag ny",
+                    deny="Avbryt",
+                ),
+            )
+        )
+    blocks.append(ActionsBlock(block_id=FEED_ACTIONS_BLOCK, elements=buttons))
+    return blocks
+
+
+def rotated_note() -> ContextBlock:
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=":white_check_mark: Ny adresse laget. Den gamle virker ikke lenger."
+            )
+        ]
+    )

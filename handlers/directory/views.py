@@ -1,0 +1,109 @@
+"""Block Kit for `/dks kontakt`: contact search results and the usage hint."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from functools import partial
+from typing import Any
+
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+from handlers.core.format import escape, truncate
+from handlers.core.frozen import DIVIDER, FrozenBlock, frozen
+from storage.contacts import ContactHit
+
+CONTACTS_BLOCK_ID = "contacts"
+SECTION_TEXT_LIMIT = 3000  # Slack's limit for a section's text
+
+
+def tel_link(phone: str) -> str:
+    """A tel: link Slack clients can dial; Norwegian 8-digit numbers get +47."""
+    digits = re.sub(r"[^\d+]", "", phone)
+    if len(digits) == 8 and not digits.startswith("+"):
+        digits = "+47" + digits
+    return f"<tel:{digits}|{escape(phone)}>"
+
+
+def contact_block(hit: ContactHit) -> Block:
+    """One contact as a section. Built as the dict Slack takes rather than through
+    slack_sdk.models: its validation cost more than the search, on every search that shows
+    new contacts. The one field Slack limits, the text, is cut to 3,000 characters; the
+    tests validate these dicts with SectionBlock."""
+    c = hit.contact
+    name = escape(truncate(c.name or c.organisation or c.role, 150))
+    who = [escape(c.role)]
+    if c.name and c.organisation:
+        who.append(escape(truncate(c.organisation, 150)))
+    lines = [f"*{name}* – {', '.join(who)}"]
+    reach = []
+    if c.email:
+        reach.append(f"<mailto:{escape(c.email)}|{escape(c.email)}>")
+    if c.phone:
+        reach.append(tel_link(c.phone))
+    if c.slack_user_id:
+        reach.append(f"<@{c.slack_user_id}>")
+    if reach:
+        lines.append(" · ".join(reach))
+    where = [x for x in (hit.school, hit.municipality) if x]
+    if where:
+        lines.append(escape(", ".join(where)))
+    if c.purpose:
+        lines.append(f"_{escape(truncate(c.purpose, 300))}_")
+    if c.historical:
+        note = c.note or "Denne kontakten er historisk og kan være utdatert."
+        lines.append(f":hourglass: {escape(truncate(note, 300))}")
+    elif c.note:
+        lines.append(escape(truncate(c.note, 300)))
+    text = truncate("\n".join(lines), SECTION_TEXT_LIMIT)
+    return FrozenBlock({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+
+
+def contact_results(
+    *,
+    query: str,
+    hits: Sequence[ContactHit],
+    total: int,
+    roles: Sequence[str],
+    memo: dict[Hashable, Any] | None = None,
+) -> list[Block]:
+    """With a `memo` (the directory snapshot's), each contact's block is built and
+    serialised once while the contact is unchanged: see handlers.core.frozen."""
+    shown_query = escape(truncate(query, 80))
+    if not hits:
+        role_list = ", ".join(escape(r) for r in roles) or "ingen ennå"
+        text = (
+            f"Fant ingen kontakter som passer «{shown_query}». "
+            f"Du kan søke på navn, skole, kommune, organisasjon eller rolle: {role_list}."
+        )
+        return [SectionBlock(block_id=CONTACTS_BLOCK_ID, text=MarkdownTextObject(text=text))]
+    blocks: list[Block] = [HeaderBlock(text=truncate(f"Kontakter – «{query}»", 150))]
+    for i, hit in enumerate(hits):
+        if i:
+            blocks.append(DIVIDER)
+        if memo is None:
+            blocks.append(contact_block(hit))
+        else:
+            blocks.append(frozen(memo, ("contact", hit.contact.id), partial(contact_block, hit)))
+    if total > len(hits):
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Viser {len(hits)} av {total} treff. "
+                        "Legg til et ord for å snevre inn."
+                    )
+                ]
+            )
+        )
+    return blocks
+
+
+def contact_usage(roles: Sequence[str]) -> list[Block]:
+    role_list = ", ".join(escape(r) for r in roles) or "ingen ennå"
+    text = (
+        "Skriv hvem du leter etter, for eksempel `/dks kontakt kulturkontakt Ås` eller "
+        f"`/dks kontakt support`. Roller du kan søke på: {role_list}."
+    )
+    return [SectionBlock(block_id=CONTACTS_BLOCK_ID, text=MarkdownTextObject(text=text))]

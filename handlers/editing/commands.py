@@ -1,0 +1,46 @@
+"""`/dks ny frist|møte|kontakt|skole`: the same forms as the Home tab's buttons."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from handlers.core.commands import COMMAND, CommandRequest, Reply
+from handlers.editing.fields import ModalMeta
+from handlers.editing.loading import build_modal
+from storage.folding import fold
+
+NEW_WORDS = {
+    "frist": "deadline",
+    "frister": "deadline",
+    "mote": "meeting",
+    "moete": "meeting",
+    "moter": "meeting",
+    "kontakt": "contact",
+    "skole": "school",
+}
+USAGE = (
+    f"Hva vil du legge inn? Skriv `{COMMAND} ny frist`, `{COMMAND} ny møte`, "
+    f"`{COMMAND} ny kontakt` eller `{COMMAND} ny skole`."
+)
+
+
+def kind_named(args: str) -> str | None:
+    return NEW_WORDS.get(fold(args.split(" ", 1)[0])) if args else None
+
+
+def names_a_kind(args: str) -> bool:
+    """Only opening a form needs a coordinator: the usage text is for anyone."""
+    return kind_named(args) is not None
+
+
+def _open_form(request: CommandRequest, kind: str) -> None:
+    view = build_modal(request.services, team_id=request.team_id, meta=ModalMeta(kind))
+    request.client.views_open(trigger_id=request.trigger_id, view=view)
+
+
+def run_new(request: CommandRequest) -> Reply:
+    kind = kind_named(request.args)
+    if kind is None:
+        return Reply(USAGE)
+    # The form opens after the ack instead of a reply.
+    return Reply("", after=partial(_open_form, request, kind))

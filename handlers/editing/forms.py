@@ -1,0 +1,560 @@
+"""The edit forms, each with its ids, its fields (limits written once), its builder and its
+parser: deadline and meeting (one calendar form, the meeting with more fields), contact,
+school, and the delete confirmation.
+
+Builders are pure (rows and texts in, `slack_sdk.models` views out). Parsers read a
+`view_submission` and return values for storage.items.save_item or field errors for the ack;
+ids the user chose in a type-ahead still need checking against the workspace (changes.py),
+since a crafted payload can name any id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    InputBlock,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+from slack_sdk.models.views import View
+
+from handlers.core.blocks import NOTICE_BLOCK
+from handlers.core.format import escape, truncate
+from handlers.editing.fields import (
+    NOUNS,
+    VALUE_ACTION,
+    Form,
+    FormState,
+    ModalMeta,
+    TextField,
+    date_block,
+    edit_modal,
+    option,
+    optional_block,
+    search_block,
+    time_block,
+)
+from storage.models import Contact, DatePrecision, Deadline, Meeting, MeetingForm, School
+from storage.reminders import OffsetError, format_offsets, parse_offsets
+
+SCHOOL_SELECT_ACTION = "dks_pick_school"
+MUNICIPALITY_SELECT_ACTION = "dks_pick_municipality"
+SCHOOL_BLOCK = "school"
+MUNICIPALITY_BLOCK = "municipality"
+
+# --- deadline and meeting ------------------------------------------------------------------------
+
+DEADLINE_CALLBACK = "dks_edit_deadline"
+MEETING_CALLBACK = "dks_edit_meeting"
+
+TITLE_BLOCK = "title"
+DATE_BLOCK = "date"
+TIME_BLOCK = "time"
+END_DATE_BLOCK = "end_date"
+END_TIME_BLOCK = "end_time"
+RECURRENCE_BLOCK = "recurrence"
+AUDIENCE_BLOCK = "audience"
+LINK_BLOCK = "link"
+DESCRIPTION_BLOCK = "description"
+REMINDERS_BLOCK = "reminders"
+KIND_BLOCK = "kind"
+FORM_BLOCK = "form"
+PLACE_BLOCK = "place"
+
+TITLE = TextField(TITLE_BLOCK, "Tittel", 200, required="Skriv en tittel.")
+AUDIENCE = TextField(AUDIENCE_BLOCK, "Gjelder", 200)
+LINK = TextField(LINK_BLOCK, "Lenke", 500, placeholder="https://…")
+DESCRIPTION = TextField(DESCRIPTION_BLOCK, "Beskrivelse", 2000, multiline=True)
+REMINDERS = TextField(REMINDERS_BLOCK, "Påminnelser (dager før)", 64, placeholder="14,7,1")
+MEETING_KIND = TextField(
+    KIND_BLOCK,
+    "Type møte",
+    60,
+    placeholder="nettverksmøte, fellessamling, veiledning …",
+    hint="Tom: «møte».",
+)
+PLACE = TextField(PLACE_BLOCK, "Sted", 200)
+
+RECURRENCE_KEEP = "keep"
+RECURRENCES: tuple[tuple[str, str, str | None], ...] = (
+    ("none", "ingen", None),
+    ("yearly", "årlig", "FREQ=YEARLY"),
+    ("halfyearly", "halvårlig", "FREQ=MONTHLY;INTERVAL=6"),
+    ("monthly", "månedlig", "FREQ=MONTHLY"),
+)
+RULE_BY_CHOICE = {value: rule for value, _, rule in RECURRENCES}
+CHOICE_BY_RULE = {rule: value for value, _, rule in RECURRENCES}
+
+FORM_CHOICES: tuple[tuple[MeetingForm, str], ...] = (
+    (MeetingForm.UNKNOWN, "ikke bestemt"),
+    (MeetingForm.DIGITAL, "digitalt"),
+    (MeetingForm.PHYSICAL, "fysisk oppmøte"),
+    (MeetingForm.HYBRID, "fysisk og digitalt"),
+)
+
+CalendarKind = Literal["deadline", "meeting"]
+
+
+@dataclass(frozen=True)
+class CalendarWords:
+    """What differs in the words of the deadline and the meeting form."""
+
+    callback_id: str
+    new_title: str
+    edit_title: str
+    date_label: str
+    time_label: str
+    title_example: str
+    audience_example: str
+
+
+CALENDAR_WORDS: dict[CalendarKind, CalendarWords] = {
+    "deadline": CalendarWords(
+        DEADLINE_CALLBACK,
+        "Ny frist",
+        "Endre frist",
+        "Frist",
+        "Klokkeslett",
+        "For eksempel: Årsrapportering av DKS til fylket",
+        "For eksempel: kommunekontakt, kulturkontakter",
+    ),
+    "meeting": CalendarWords(
+        MEETING_CALLBACK,
+        "Nytt møte",
+        "Endre møte",
+        "Dato",
+        "Starter kl.",
+        "For eksempel: Nettverksmøte for kulturkontaktene",
+        "For eksempel: kulturkontakter, kommunegruppa",
+    ),
+}
+NO_DATE_YET = "La stå tom hvis datoen ikke er kjent ennå."
+
+
+def recurrence_options(current_rule: str | None) -> tuple[list[Option], Option]:
+    options = [option(value, label) for value, label, _ in RECURRENCES]
+    if current_rule and current_rule not in CHOICE_BY_RULE:
+        keep = option(RECURRENCE_KEEP, f"som nå: {current_rule}")
+        return [keep, *options], keep
+    chosen = CHOICE_BY_RULE.get(current_rule, "none")
+    return options, next(o for o in options if o.value == chosen)
+
+
+def _select(
+    block_id: str, label: str, options: list[Option], initial: Option, hint: str | None = None
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        hint=hint,
+        element=StaticSelectElement(
+            action_id=VALUE_ACTION, options=options, initial_option=initial
+        ),
+    )
+
+
+def _start_of(row: Deadline | Meeting | None) -> tuple[date | None, time | None]:
+    if isinstance(row, Deadline):
+        return row.due_date, row.due_time
+    if isinstance(row, Meeting):
+        return row.start_date, row.start_time
+    return None, None
+
+
+def _meeting_blocks(row: Meeting | None) -> list[Block]:
+    """The meeting's own fields, between its start and its recurrence."""
+    forms = [option(form.value, label) for form, label in FORM_CHOICES]
+    current = MeetingForm(row.form) if row else MeetingForm.UNKNOWN
+    return [
+        date_block(
+            END_DATE_BLOCK,
+            "Siste dag",
+            row.end_date if row else None,
+            "Bare for møter og samlinger over flere dager.",
+        ),
+        time_block(END_TIME_BLOCK, "Slutter kl.", row.end_time if row else None),
+        _select(FORM_BLOCK, "Form", forms, next(o for o in forms if o.value == current.value)),
+        PLACE.block(row.place if row else None),
+    ]
+
+
+def calendar_modal(
+    kind: CalendarKind,
+    row: Deadline | Meeting | None,
+    *,
+    meta: ModalMeta,
+    footer: str | None = None,
+) -> View:
+    words = CALENDAR_WORDS[kind]
+    meeting = row if isinstance(row, Meeting) else None
+    start, start_time = _start_of(row)
+    blocks: list[Block] = [TITLE.block(row.title if row else None, placeholder=words.title_example)]
+    if kind == "meeting":
+        blocks.append(MEETING_KIND.block(meeting.kind if meeting else None))
+    blocks += [
+        date_block(DATE_BLOCK, words.date_label, start, NO_DATE_YET),
+        time_block(TIME_BLOCK, words.time_label, start_time),
+    ]
+    if kind == "meeting":
+        blocks += _meeting_blocks(meeting)
+    options, initial = recurrence_options(row.rrule if row else None)
+    blocks += [
+        _select(
+            RECURRENCE_BLOCK,
+            "Gjentas",
+            options,
+            initial,
+            hint="Gjentakelse trenger en dato: datoen over er første gang.",
+        ),
+        AUDIENCE.block(row.audience if row else None, placeholder=words.audience_example),
+        LINK.block(row.link if row else None),
+        DESCRIPTION.block(row.description if row else None),
+        REMINDERS.block(
+            row.reminder_offsets_days if row else None,
+            hint=f"Antall dager før {NOUNS[kind][1]} påminnelsene kommer, skilt med komma. "
+            "Tom: arbeidsområdets standard. 0 betyr samme dag.",
+        ),
+    ]
+    title = words.edit_title if row else words.new_title
+    return edit_modal(words.callback_id, title, meta, blocks, footer)
+
+
+def normalise_link(raw: str | None) -> tuple[str | None, str | None]:
+    """(link, error): «www.x.no» gets https://; anything but a web address is refused."""
+    if raw is None:
+        return None, None
+    link = "https://" + raw if raw.lower().startswith("www.") else raw
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", link):
+        return (
+            None,
+            "Skriv en nettadresse som starter med https://, for eksempel https://kulturtanken.no.",
+        )
+    return link, None
+
+
+def _recurrence(state: FormState, existing: Deadline | Meeting | None) -> str | None:
+    choice = state.option(RECURRENCE_BLOCK) or "none"
+    if choice == RECURRENCE_KEEP and existing is not None and existing.rrule:
+        return existing.rrule
+    if choice in RULE_BY_CHOICE:
+        return RULE_BY_CHOICE[choice]
+    state.errors[RECURRENCE_BLOCK] = "Velg hvor ofte det gjentas."
+    return None
+
+
+def _offsets(state: FormState) -> str | None:
+    try:
+        parsed = parse_offsets(state.text(REMINDERS))
+    except OffsetError as err:
+        state.errors[REMINDERS_BLOCK] = str(err)
+        return None
+    return format_offsets(parsed) if parsed else None
+
+
+def _check_meeting_times(
+    state: FormState, start: date | None, start_time: time | None, end: date | None
+) -> time | None:
+    """The meeting's end time, once its end is checked against its start."""
+    end_time = state.time(END_TIME_BLOCK)
+    if end is not None and start is None:
+        state.errors[END_DATE_BLOCK] = "Siste dag trenger en dato for starten."
+    elif end is not None and start is not None and end < start:
+        state.errors[END_DATE_BLOCK] = "Siste dag kan ikke være før møtets dato."
+    if end_time is not None and start_time is None:
+        state.errors[END_TIME_BLOCK] = "Når møtet slutter, trenger det også et starttidspunkt."
+    elif (
+        start_time is not None
+        and end_time is not None
+        and (end is None or end == start)
+        and end_time <= start_time
+    ):
+        state.errors[END_TIME_BLOCK] = "Møtet må slutte etter at det starter."
+    return end_time
+
+
+def _dating(
+    existing: Deadline | Meeting | None, *, date_changed: bool, has_start: bool, has_time: bool
+) -> tuple[DatePrecision, str | None]:
+    """A date keeps its precision (week, month, a note like «juni eller august») until the
+    coordinator changes it; a time of day pins the item to the date shown."""
+    if date_changed or existing is None:
+        precision = DatePrecision.DAY if has_start else DatePrecision.UNSET
+        note = None
+    else:
+        precision, note = DatePrecision(existing.precision), existing.date_note
+    if has_time and precision != DatePrecision.DAY:
+        return DatePrecision.DAY, None
+    return precision, note
+
+
+def parse_calendar_form(
+    kind: CalendarKind, view: dict[str, Any], existing: Deadline | Meeting | None
+) -> Form:
+    """A deadline or meeting from its modal. A recurring item's chosen date is confirmed;
+    later years stay «forventet» until someone confirms them."""
+    state = FormState(view)
+    title = state.text(TITLE)
+    start = state.date(DATE_BLOCK)
+    start_time = state.time(TIME_BLOCK)
+    end = state.date(END_DATE_BLOCK) if kind == "meeting" else None
+    end_time = _check_meeting_times(state, start, start_time, end) if kind == "meeting" else None
+    rule = _recurrence(state, existing)
+    audience = state.text(AUDIENCE)
+    link, link_error = normalise_link(state.text(LINK))
+    if link_error:
+        state.errors[LINK_BLOCK] = link_error
+    description = state.text(DESCRIPTION)
+    offsets = _offsets(state)
+    if start_time is not None and start is None:
+        state.errors[TIME_BLOCK] = "Et klokkeslett trenger en dato."
+    if rule is not None and start is None:
+        state.errors[RECURRENCE_BLOCK] = "Gjentakelse trenger en dato for første gang."
+    if state.errors:
+        return state.form({})
+
+    old_end = existing.end_date if existing is not None else None
+    old_start = _start_of(existing)[0]
+    date_changed = existing is None or start != old_start or (kind == "meeting" and end != old_end)
+    precision, date_note = _dating(
+        existing,
+        date_changed=date_changed,
+        has_start=start is not None,
+        has_time=start_time is not None,
+    )
+    if rule is None:
+        confirmed = None
+    elif existing is not None and existing.rrule == rule and not date_changed:
+        confirmed = existing.confirmed_until
+    else:
+        confirmed = start
+    values: dict[str, Any] = {
+        "title": title,
+        "audience": audience,
+        "link": link,
+        "description": description,
+        "reminder_offsets_days": offsets,
+        "rrule": rule,
+        "confirmed_until": confirmed,
+        "precision": precision,
+        "date_note": date_note,
+    }
+    if kind == "deadline":
+        values.update(
+            due_date=start, due_time=start_time, end_date=None if date_changed else old_end
+        )
+        return state.form(values)
+    form_value = state.option(FORM_BLOCK) or MeetingForm.UNKNOWN.value
+    if form_value not in {f.value for f in MeetingForm}:
+        state.errors[FORM_BLOCK] = "Velg digitalt, fysisk, begge eller ikke bestemt."
+    values.update(
+        start_date=start,
+        start_time=start_time,
+        end_date=end,
+        end_time=end_time,
+        kind=(state.text(MEETING_KIND) or "møte").lower(),
+        form=MeetingForm(form_value) if not state.errors else MeetingForm.UNKNOWN,
+        place=state.text(PLACE),
+    )
+    return state.form(values)
+
+
+# --- contact -------------------------------------------------------------------------------------
+
+CONTACT_CALLBACK = "dks_edit_contact"
+
+NAME_BLOCK = "name"
+ROLE_BLOCK = "role"
+ORGANISATION_BLOCK = "organisation"
+EMAIL_BLOCK = "email"
+PHONE_BLOCK = "phone"
+SLACK_USER_BLOCK = "slack_user"
+PURPOSE_BLOCK = "purpose"
+NOTE_BLOCK = "note"
+HISTORICAL_BLOCK = "historical"
+HISTORICAL_VALUE = "historical"
+
+NAME = TextField(NAME_BLOCK, "Navn", 200)
+ROLE = TextField(
+    ROLE_BLOCK,
+    "Rolle",
+    100,
+    required="Skriv en rolle, for eksempel kulturkontakt.",
+    placeholder="kulturkontakt, rektor, rådgiver, support …",
+)
+ORGANISATION = TextField(ORGANISATION_BLOCK, "Organisasjon", 200)
+EMAIL = TextField(EMAIL_BLOCK, "E-post", 320, placeholder="navn@kommune.no")
+PHONE = TextField(PHONE_BLOCK, "Telefon", 40, placeholder="+47 91 23 45 67")
+PURPOSE = TextField(PURPOSE_BLOCK, "Kontakt dem om", 500, multiline=True)
+NOTE = TextField(NOTE_BLOCK, "Merknad", 500)
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
+_PHONE = re.compile(r"\+?[\d\s().-]+")
+_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def contact_modal(
+    row: Contact | None,
+    *,
+    meta: ModalMeta,
+    school: tuple[int, str] | None = None,
+    municipality: tuple[int, str] | None = None,
+    role: str | None = None,
+    footer: str | None = None,
+) -> View:
+    """`school`/`municipality` are (id, label) for the menus' initial choice."""
+    historical = option(HISTORICAL_VALUE, "Gjelder ikke lenger (tas vare på for oversikten)")
+    blocks: list[Block] = [
+        NAME.block(row.name if row else None),
+        ROLE.block(row.role if row else role),
+        ORGANISATION.block(row.organisation if row else None),
+        EMAIL.block(row.email if row else None),
+        PHONE.block(row.phone if row else None),
+        optional_block(
+            SLACK_USER_BLOCK,
+            "Slack-bruker",
+            UserSelectElement(
+                action_id=VALUE_ACTION,
+                placeholder="Velg person",
+                initial_user=row.slack_user_id if row and row.slack_user_id else None,
+            ),
+            hint="Hvis kontakten er med i dette Slack-arbeidsområdet.",
+        ),
+        search_block(SCHOOL_BLOCK, "Skole", SCHOOL_SELECT_ACTION, school),
+        search_block(
+            MUNICIPALITY_BLOCK,
+            "Kommune",
+            MUNICIPALITY_SELECT_ACTION,
+            municipality,
+            hint="Trengs ikke når skolen er valgt: da gjelder skolens kommune.",
+        ),
+        PURPOSE.block(row.purpose if row else None),
+        NOTE.block(row.note if row else None),
+        optional_block(
+            HISTORICAL_BLOCK,
+            "Historisk",
+            CheckboxesElement(
+                action_id=VALUE_ACTION,
+                options=[historical],
+                initial_options=[historical] if row and row.historical else None,
+            ),
+        ),
+    ]
+    title = "Endre kontakt" if row else "Ny kontakt"
+    return edit_modal(CONTACT_CALLBACK, title, meta, blocks, footer)
+
+
+def parse_contact_form(view: dict[str, Any]) -> Form:
+    state = FormState(view)
+    name = state.text(NAME)
+    role = state.text(ROLE)
+    email = state.text(EMAIL)
+    phone = state.text(PHONE)
+    if email is not None and not _EMAIL.fullmatch(email):
+        state.errors[EMAIL_BLOCK] = "Skriv en e-postadresse som navn@kommune.no."
+    if phone is not None and (not _PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < 3):
+        state.errors[PHONE_BLOCK] = "Skriv et telefonnummer som +47 912 34 567."
+    if not (name or email or phone) and NAME_BLOCK not in state.errors:
+        state.errors[NAME_BLOCK] = "Fyll inn minst ett av navn, e-post og telefon."
+    slack_user = state.cell(SLACK_USER_BLOCK).get("selected_user") or None
+    if slack_user is not None and not _USER.fullmatch(str(slack_user)):
+        state.errors[SLACK_USER_BLOCK] = "Velg en person fra lista."
+    return state.form(
+        {
+            "name": name,
+            "role": role.lower() if role else None,
+            "organisation": state.text(ORGANISATION),
+            "email": email,
+            "phone": phone,
+            "purpose": state.text(PURPOSE),
+            "note": state.text(NOTE),
+            "slack_user_id": slack_user,
+            "historical": state.checked(HISTORICAL_BLOCK, HISTORICAL_VALUE),
+            "school_id": state.number(SCHOOL_BLOCK, SCHOOL_SELECT_ACTION),
+            "municipality_id": state.number(MUNICIPALITY_BLOCK, MUNICIPALITY_SELECT_ACTION),
+        }
+    )
+
+
+# --- school --------------------------------------------------------------------------------------
+
+SCHOOL_CALLBACK = "dks_edit_school"
+SCHOOL_NAME = TextField(TITLE_BLOCK, "Skolens navn", 200, required="Skriv skolens navn.")
+
+
+def school_modal(
+    row: School | None,
+    *,
+    meta: ModalMeta,
+    municipality: tuple[int, str] | None = None,
+    footer: str | None = None,
+) -> View:
+    blocks: list[Block] = [
+        SCHOOL_NAME.block(row.name if row else None),
+        search_block(MUNICIPALITY_BLOCK, "Kommune", MUNICIPALITY_SELECT_ACTION, municipality),
+    ]
+    title = "Endre skole" if row else "Ny skole"
+    return edit_modal(SCHOOL_CALLBACK, title, meta, blocks, footer)
+
+
+def parse_school_form(view: dict[str, Any]) -> Form:
+    state = FormState(view)
+    return state.form(
+        {
+            "name": state.text(SCHOOL_NAME),
+            "municipality_id": state.number(MUNICIPALITY_BLOCK, MUNICIPALITY_SELECT_ACTION),
+        }
+    )
+
+
+# --- delete confirmation -------------------------------------------------------------------------
+
+DELETE_CALLBACK = "dks_delete_item"
+LABEL_LIMIT = 200
+DELETE_CONSEQUENCES = {
+    "deadline": "Påminnelser som ikke er sendt ennå, stoppes.",
+    "meeting": "Påminnelser som ikke er sendt ennå, stoppes.",
+    "contact": "",
+    "school": "Kontaktene på skolen blir liggende, uten skole.",
+}
+
+
+def delete_modal(*, meta: ModalMeta, label: str) -> View:
+    noun = NOUNS[meta.kind][1]
+    text = f"Vil du slette {noun} *{escape(truncate(label, LABEL_LIMIT))}*? Det kan ikke angres."
+    if DELETE_CONSEQUENCES[meta.kind]:
+        text += f"\n{DELETE_CONSEQUENCES[meta.kind]}"
+    return View(
+        type="modal",
+        callback_id=DELETE_CALLBACK,
+        title="Slette?",
+        submit="Slett",
+        close="Avbryt",
+        private_metadata=meta.dump(),
+        blocks=[SectionBlock(block_id=NOTICE_BLOCK, text=MarkdownTextObject(text=text))],
+    )
+
+
+def parse_delete(view: dict[str, Any]) -> ModalMeta | None:
+    """What to delete; None for a confirmation that does not name an item."""
+    meta = ModalMeta.load(view.get("private_metadata"))
+    return meta if meta is not None and meta.item_id is not None else None
+
+
+# The kind of item each form edits, by its callback_id.
+FORM_KINDS = {
+    DEADLINE_CALLBACK: "deadline",
+    MEETING_CALLBACK: "meeting",
+    CONTACT_CALLBACK: "contact",
+    SCHOOL_CALLBACK: "school",
+}

@@ -1,0 +1,26 @@
+"""`/dks hjelp`, and what anyone gets for `/dks` alone or a subcommand the bot does not know
+(the router falls back to this subcommand). Lists every declared subcommand, in feature order.
+"""
+
+from __future__ import annotations
+
+from handlers.core.commands import COMMAND, HELP, CommandRequest, Reply, Subcommand
+from handlers.core.feature import Feature, no_listeners
+from handlers.help.views import help_blocks
+
+
+def run_help(request: CommandRequest) -> Reply:
+    return help_blocks(request.subcommands, request.unknown_word)
+
+
+SUBCOMMANDS = [
+    Subcommand(
+        name=HELP,
+        aliases=("help", "?"),
+        summary="viser denne oversikten.",
+        example=f"{COMMAND} hjelp",
+        run=run_help,
+    )
+]
+
+FEATURE = Feature(name="help", register=no_listeners, subcommands=SUBCOMMANDS)

@@ -1,0 +1,60 @@
+"""The Home tab's listeners: publishing happens after the ack, in Bolt's lazy listeners."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from handlers.core.access import Actor
+from handlers.core.feature import Changed
+from handlers.core.lazy import logs_failures
+from handlers.core.services import Services
+from handlers.home.build import publish_home
+from handlers.home.views import HomeLimits
+
+
+@logs_failures
+def publish_opened(
+    event: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    """`app_home_opened`: the tab is built afresh each time the user switches to it."""
+    who: Actor = context["actor"]
+    # The same event comes for the app's Messages tab.
+    if event.get("tab") != "home" or not who.team_id or not who.user_id:
+        return
+    publish_home(
+        client, context["services"], team_id=who.team_id, user_id=who.user_id, logger=logger
+    )
+
+
+@logs_failures
+def show_more(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    logger: logging.Logger,
+) -> None:
+    """«Vis flere» under a list: what is shown rides in the tab's private_metadata."""
+    who: Actor = context["actor"]
+    view = body.get("view") or {}
+    limits = HomeLimits.load(view.get("private_metadata")).more(str(action.get("value")))
+    publish_home(
+        client,
+        context["services"],
+        team_id=who.team_id,
+        user_id=who.user_id,
+        logger=logger,
+        limits=limits,
+    )
+
+
+def on_change(
+    event: Changed, *, client: WebClient, services: Services, logger: logging.Logger
+) -> None:
+    """Whoever changed something sees it on their Home tab at once."""
+    if event.team_id and event.user_id:
+        publish_home(client, services, team_id=event.team_id, user_id=event.user_id, logger=logger)

@@ -1,0 +1,427 @@
+"""Block Kit for reminders: the posted reminder, its done / changed / cancelled states, the
+channel offer, the replies of `/dks påminnelser`, and the words for why one was not posted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+from handlers.calendar.views import FORM_LABELS
+from handlers.core.format import (
+    date_span,
+    distance,
+    escape,
+    klokkeslett,
+    norsk_dato,
+    overdue_distance,
+    slack_time,
+    truncate,
+)
+from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
+
+DONE_ACTION = "reminder_done"
+UNDO_ACTION = "reminder_undo"
+SNOOZE_ACTION = "reminder_snooze"
+USE_CHANNEL_ACTION = "reminder_use_channel"
+REMINDER_ACTIONS_BLOCK_ID = "reminder_actions"
+USE_CHANNEL_BLOCK_ID = "reminder_use_channel"
+TITLE_LIMIT = 150
+DESCRIPTION_LIMIT = 500
+
+INVITE_HINT = "Inviter meg ved å skrive `/invite @dks-boten` i kanalen"
+
+# Slack's errors for a channel the bot cannot post in, in the words a coordinator needs.
+CHANNEL_REASONS = {
+    "channel_not_found": "finner ikke kanalen (slettet, eller privat uten at boten er med)",
+    "not_in_channel": "boten er ikke med i kanalen",
+    "is_archived": "kanalen er arkivert",
+}
+OTHER_REASONS = {
+    "missed": "ble ikke sendt: boten var nede lenger enn ventetiden",
+    "gave_up": "ga opp etter flere feil hos Slack",
+    "account_inactive": "boten er ikke lenger installert",
+    "invalid_auth": "boten er ikke lenger installert",
+    "token_revoked": "boten er ikke lenger installert",
+    "msg_too_long": "meldingen ble for lang",
+    "invalid_blocks": "Slack godtok ikke meldingen",
+}
+
+
+def reason_text(reason: str | None) -> str:
+    code = (reason or "").split(":")[0].strip()
+    return CHANNEL_REASONS.get(code) or OTHER_REASONS.get(code) or (reason or "ukjent feil")
+
+
+# --- button values --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderRef:
+    """What a reminder's buttons carry: the item, the occurrence and the outbox row."""
+
+    kind: str
+    item_id: int
+    occurrence: date
+    message_id: int
+
+    def value(self) -> str:
+        return json.dumps(
+            {
+                "k": self.kind,
+                "i": self.item_id,
+                "o": self.occurrence.isoformat(),
+                "m": self.message_id,
+            }
+        )
+
+
+def parse_reminder_value(value: str) -> ReminderRef | None:
+    """None for anything that is not a value these buttons made (a crafted payload)."""
+    try:
+        data = json.loads(value)
+        kind = str(data["k"])
+        if kind not in ("deadline", "meeting"):
+            return None
+        return ReminderRef(kind, int(data["i"]), date.fromisoformat(str(data["o"])), int(data["m"]))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+# --- the reminder message -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    """Everything a reminder message shows, from the item (fresh) or the row's snapshot."""
+
+    kind: str  # deadline | meeting
+    title: str
+    occurrence: date
+    end: date | None
+    start_time: time | None
+    end_time: time | None
+    precision: str
+    expected: bool
+    description: str | None = None
+    link: str | None = None
+    audience: str | None = None
+    meeting_kind: str | None = None
+    form: str | None = None
+    place: str | None = None
+    date_note: str | None = None
+
+    @classmethod
+    def from_item(
+        cls, item: Deadline | Meeting, occurrence: date, *, expected: bool, end: date | None
+    ) -> ReminderView:
+        if isinstance(item, Deadline):
+            return cls(
+                kind="deadline",
+                title=item.title,
+                occurrence=occurrence,
+                end=end,
+                start_time=item.due_time,
+                end_time=None,
+                precision=str(item.precision),
+                expected=expected,
+                description=item.description,
+                link=item.link,
+                audience=item.audience,
+            )
+        return cls(
+            kind="meeting",
+            title=item.title,
+            occurrence=occurrence,
+            end=end,
+            start_time=item.start_time,
+            end_time=item.end_time,
+            precision=str(item.precision),
+            expected=expected,
+            description=item.description,
+            link=item.link,
+            audience=item.audience,
+            meeting_kind=item.kind,
+            form=str(item.form),
+            place=item.place,
+        )
+
+    @classmethod
+    def for_occurrence(
+        cls, item: Deadline | Meeting, occurrence: date, *, expected: bool
+    ) -> ReminderView:
+        """The item as it is now, on one of its dates (a span keeps its length)."""
+        return cls.from_item(
+            item, occurrence, expected=expected, end=occurrence_end(item, occurrence)
+        )
+
+    @classmethod
+    def from_snapshot(cls, kind: str, payload: dict[str, Any]) -> ReminderView:
+        clock = payload.get("time")
+        end = payload.get("end")
+        return cls(
+            kind=kind,
+            title=str(payload.get("title") or ""),
+            occurrence=date.fromisoformat(str(payload["occurrence"])),
+            end=date.fromisoformat(end) if end else None,
+            start_time=time.fromisoformat(clock) if clock else None,
+            end_time=None,
+            precision=str(payload.get("precision") or DatePrecision.DAY.value),
+            expected=bool(payload.get("expected")),
+        )
+
+    @property
+    def noun(self) -> str:
+        return "Frist" if self.kind == "deadline" else "Møte"
+
+
+def occurrence_end(item: Deadline | Meeting, occurrence: date) -> date | None:
+    first = item.due_date if isinstance(item, Deadline) else item.start_date
+    if item.end_date is None or first is None:
+        return None
+    return occurrence + (item.end_date - first)
+
+
+def when_line(view: ReminderView, today: date, tz: ZoneInfo) -> str:
+    """«Frist: *fredag 12. februar 2027* kl. <!date…> · om 80 dager»."""
+    if view.precision == DatePrecision.DAY.value and view.end in (None, view.occurrence):
+        when = f"*{norsk_dato(view.occurrence, weekday=True)}*"
+    else:
+        when = f"*{date_span(view.occurrence, view.end, precision=view.precision)}*"
+    if view.start_time is not None:
+        start = datetime.combine(view.occurrence, view.start_time, tzinfo=tz)
+        when += f" kl. {slack_time(start, tz)}"
+        if view.end_time is not None:
+            end = datetime.combine(view.end or view.occurrence, view.end_time, tzinfo=tz)
+            when += f"–{slack_time(end, tz)}"
+    last = view.end or view.occurrence
+    if view.kind == "deadline" and last < today:
+        away = overdue_distance(last, today)
+    else:
+        away = distance(view.occurrence, today, end=view.end)
+    return f"{view.noun}: {when} · *{away}*"
+
+
+def reminder_text(view: ReminderView, today: date) -> str:
+    """The notification text (and fallback): what, and how far away."""
+    noun = "fristen" if view.kind == "deadline" else "møtet"
+    away = distance(view.occurrence, today, end=view.end)
+    return truncate(
+        f"Påminnelse: {view.title} – {noun} er {norsk_dato(view.occurrence)} ({away}).", 3000
+    )
+
+
+def _details(view: ReminderView) -> list[str]:
+    lines: list[str] = []
+    if view.kind == "meeting":
+        details = []
+        if view.meeting_kind and view.meeting_kind.casefold() != "møte":
+            details.append(escape(view.meeting_kind.capitalize()))
+        if view.form and view.form in {f.value for f in MeetingForm}:
+            label = FORM_LABELS.get(MeetingForm(view.form))
+            if label:
+                details.append(label)
+        if view.place:
+            details.append(f"sted: {escape(truncate(view.place, 100))}")
+        if details:
+            lines.append(" · ".join(details))
+    if view.description:
+        lines.append(escape(truncate(view.description, DESCRIPTION_LIMIT)))
+    extra = []
+    if view.link:
+        extra.append(f"<{escape(view.link)}|Åpne lenke>")
+    if view.audience:
+        extra.append(f"Gjelder: {escape(truncate(view.audience, 100))}")
+    if extra:
+        lines.append(" · ".join(extra))
+    return lines
+
+
+def _summary(view: ReminderView, today: date, tz: ZoneInfo, *, struck: bool = False) -> str:
+    title = escape(truncate(view.title, TITLE_LIMIT))
+    heading = f"~{title}~" if struck else title
+    return "\n".join([f":bell: *{heading}*" if not struck else heading, when_line(view, today, tz)])
+
+
+def reminder_blocks(
+    view: ReminderView,
+    ref: ReminderRef,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    snoozed_by: str | None = None,
+) -> list[Block]:
+    """The reminder as posted: what, when, how far away, details, and its buttons."""
+    lines = [_summary(view, today, tz), *_details(view)]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+    notes = []
+    if view.expected:
+        notes.append("Forventet dato – sjekk den med fylket før dere planlegger etter den.")
+    if snoozed_by:
+        notes.append(f"Du ba om en ny påminnelse i dag (<@{snoozed_by}>).")
+    if notes:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" ".join(notes))]))
+    buttons = []
+    if view.kind == "deadline":
+        buttons.append(
+            ButtonElement(text="Ferdig", action_id=DONE_ACTION, value=ref.value(), style="primary")
+        )
+    buttons.append(
+        ButtonElement(text="Minn meg på i morgen", action_id=SNOOZE_ACTION, value=ref.value())
+    )
+    blocks.append(ActionsBlock(block_id=REMINDER_ACTIONS_BLOCK_ID, elements=buttons))
+    return blocks
+
+
+def done_blocks(
+    view: ReminderView,
+    ref: ReminderRef,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    done_by: str,
+    done_at: datetime,
+) -> list[Block]:
+    """After «Ferdig»: who closed it, and «Angre»."""
+    local = done_at.astimezone(tz)
+    lines = [_summary(view, today, tz), *_details(view)]
+    return [
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=(
+                    f":white_check_mark: Markert som ferdig av <@{done_by}> "
+                    f"{norsk_dato(local.date())} kl. {slack_time(done_at, tz)}. "
+                    "Det kommer ingen flere påminnelser om denne fristen."
+                )
+            )
+        ),
+        ActionsBlock(
+            block_id=REMINDER_ACTIONS_BLOCK_ID,
+            elements=[ButtonElement(text="Angre", action_id=UNDO_ACTION, value=ref.value())],
+        ),
+    ]
+
+
+def changed_blocks(view: ReminderView, *, today: date, tz: ZoneInfo, note: str) -> list[Block]:
+    """A posted reminder whose item moved or was deleted: say so first, drop the buttons."""
+    return [
+        SectionBlock(text=MarkdownTextObject(text=note)),
+        SectionBlock(text=MarkdownTextObject(text=_summary(view, today, tz, struck=True))),
+    ]
+
+
+def moved_note(kind: str, new_day: date | None, new_time: time | None) -> str:
+    if new_day is None:
+        return ":warning: *Endret:* datoen er ikke satt ennå. Se `/dks frist` eller `/dks møte`."
+    text = f":warning: *Endret:* ny dato {norsk_dato(new_day, weekday=True)}"
+    if new_time is not None:
+        text += f" kl. {klokkeslett(new_time)}"
+    return text + "."
+
+
+def cancelled_note(kind: str) -> str:
+    noun = "Fristen" if kind == "deadline" else "Møtet"
+    return f":x: *Avlyst:* {noun} er fjernet fra kalenderen."
+
+
+# --- channel offer --------------------------------------------------------------------------
+
+
+def channel_offer_blocks() -> list[Block]:
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=(
+                    "Hei! Jeg kan poste påminnelser om frister og nettverksmøter her. "
+                    "Det er ikke valgt noen påminnelseskanal ennå."
+                )
+            )
+        ),
+        ActionsBlock(
+            block_id=USE_CHANNEL_BLOCK_ID,
+            elements=[
+                ButtonElement(
+                    text="Bruk denne kanalen til påminnelser",
+                    action_id=USE_CHANNEL_ACTION,
+                    value="use",
+                    style="primary",
+                )
+            ],
+        ),
+    ]
+
+
+def channel_chosen_blocks(channel_id: str, user_id: str) -> list[Block]:
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=(
+                    f":white_check_mark: Påminnelser kommer nå i <#{channel_id}> "
+                    f"(valgt av <@{user_id}>). Se de neste med `/dks påminnelser`."
+                )
+            )
+        )
+    ]
+
+
+# --- `/dks påminnelser` replies -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedReminder:
+    at: datetime
+    kind: str
+    title: str
+    occurrence: date
+    offset: int | None
+    snoozed: bool
+
+
+def when_posted(at: datetime, tz: ZoneInfo) -> str:
+    local = at.astimezone(tz)
+    return f"{norsk_dato(local.date(), weekday=True)} kl. {klokkeslett(local)}"
+
+
+def listed_line(item: ListedReminder, tz: ZoneInfo) -> str:
+    noun = "fristen" if item.kind == "deadline" else "møtet"
+    what = f"«{escape(truncate(item.title, 80))}» ({noun} {norsk_dato(item.occurrence)})"
+    extra = " – utsatt" if item.snoozed else ""
+    return f"• *{when_posted(item.at, tz)}* – {what}{extra}"
+
+
+def list_blocks(
+    *,
+    heading: str,
+    intro: str,
+    items: Sequence[ListedReminder],
+    tz: ZoneInfo,
+    footer: str | None = None,
+) -> list[Block]:
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(heading, 150)),
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+    ]
+    if items:
+        text = "\n".join(listed_line(i, tz) for i in items)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))))
+    if footer:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+    return blocks
+
+
+def simple_blocks(text: str) -> list[Block]:
+    return [SectionBlock(text=MarkdownTextObject(text=text))]

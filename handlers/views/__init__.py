@@ -1,1 +1,0 @@
-"""Pure Block Kit builders: data in, `slack_sdk.models` blocks out."""
