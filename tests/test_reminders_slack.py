@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from bot.scheduler import Scheduler, build_scheduler
+from bot.scheduler import build_scheduler
+from bot.scheduler.engine import Scheduler
 from bot.shell.signing import block_actions_body, button_action, event_body, signed_headers
 from handlers.reminders.sync import after_item_change
 from handlers.reminders.views import (

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.app import create_app
-from bot.scheduler import JOB_ID, KeepAliveWebClient, Scheduler, build_scheduler
+from bot.scheduler import build_scheduler
+from bot.scheduler.client import KeepAliveWebClient
+from bot.scheduler.engine import JOB_ID, Scheduler
 from bot.server import create_wsgi_app
 from bot.settings import Settings
 from bot.shell.fakeslack import FakeSlack, Fault
@@ -385,7 +387,7 @@ def test_web_workers_never_start_a_scheduler(settings: Settings) -> None:
 def test_a_batch_posts_the_busiest_channels_first_and_each_message_once(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.scheduler as scheduler_module
+    import bot.scheduler.engine as scheduler_module
 
     # Render one message at a time beside the posting: every chunk boundary is exercised.
     monkeypatch.setattr(scheduler_module, "RENDER_FIRST_CHUNK", 1)
@@ -439,7 +441,7 @@ def test_the_outbox_client_keeps_its_connection_and_still_reports_errors(
 ) -> None:
     from slack_sdk.errors import SlackApiError
 
-    from bot.scheduler import KeepAliveWebClient, make_outbox_client
+    from bot.scheduler.client import KeepAliveWebClient, make_outbox_client
 
     client = make_outbox_client(rig.settings)
     assert isinstance(client, KeepAliveWebClient)
@@ -461,7 +463,7 @@ def test_the_outbox_client_does_not_reuse_a_connection_the_server_closed() -> No
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from bot.scheduler import KeepAliveWebClient
+    from bot.scheduler.client import KeepAliveWebClient
 
     connections: list[int] = []
 
@@ -557,7 +559,7 @@ def test_a_429_holds_only_its_own_channel(rig: Rig) -> None:
 def test_a_channel_limited_again_and_again_goes_back_to_the_outbox(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.scheduler as scheduler_module
+    import bot.scheduler.engine as scheduler_module
 
     monkeypatch.setattr(scheduler_module, "RATE_LIMIT_TRIES", 1)
     add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
@@ -607,7 +609,7 @@ def test_the_outbox_client_posts_serialised_json_and_reports_errors_as_the_webcl
 ) -> None:
     from slack_sdk.errors import SlackApiError
 
-    from bot.scheduler import make_outbox_client
+    from bot.scheduler.client import make_outbox_client
 
     client = make_outbox_client(rig.settings)
     assert isinstance(client, KeepAliveWebClient)
@@ -667,7 +669,7 @@ def _answer(
     """_read_response over `raw` arriving in pieces of `piece` bytes, or cut at `cuts`."""
     import itertools
 
-    from bot.scheduler import _read_response
+    from bot.scheduler.client import _read_response
 
     if piece is not None:
         cuts = tuple(range(piece, len(raw), piece))
@@ -773,7 +775,7 @@ def test_the_outbox_client_skips_interim_answers_however_they_are_split() -> Non
 def test_sent_rows_are_recorded_together_and_at_once_on_flush(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.scheduler as scheduler_module
+    import bot.scheduler.delivery as scheduler_module
 
     writes: list[int] = []
     real = scheduler_module.mark_sent_many

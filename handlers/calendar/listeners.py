@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import BoltContext, Respond
+from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from handlers.calendar.feed import feed_reply, send_file
@@ -15,43 +15,44 @@ from handlers.calendar.lists import BY_MORE_ACTION, build_reply
 from handlers.calendar.views import parse_more_value
 from handlers.core.access import Actor
 from handlers.core.lazy import logs_failures
+from handlers.core.services import Services
 
 SENT = "Kalenderfilen er sendt til deg i en direktemelding."
 NOT_SENT = "Jeg fikk ikke sendt filen akkurat nå. Prøv igjen om litt."
 
 
 @logs_failures
-def show_more(action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+def show_more(action: dict[str, Any], services: Services, actor: Actor, respond: Respond) -> None:
     """«Vis flere» under `/dks frist alle` or `/dks møte alle`: the next page, in place."""
     spec = BY_MORE_ACTION[str(action.get("action_id"))]
     args, offset = parse_more_value(str(action.get("value") or ""))
-    who: Actor = context["actor"]
-    reply = build_reply(spec, context["services"], who.team_id, args, offset)
+    reply = build_reply(spec, services, actor.team_id, args, offset)
     respond(replace_original=True, **reply.as_message())
 
 
 @logs_failures
-def send_from_home(client: WebClient, context: BoltContext, logger: logging.Logger) -> None:
+def send_from_home(
+    client: WebClient, services: Services, actor: Actor, logger: logging.Logger
+) -> None:
     """The Home tab's «Eksporter kalender»: the file arrives in a DM, which is the answer."""
-    who: Actor = context["actor"]
-    send_file(client, context["services"], team_id=who.team_id, user_id=who.user_id, logger=logger)
+    send_file(client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger)
 
 
 @logs_failures
 def send_from_message(
-    client: WebClient, context: BoltContext, logger: logging.Logger, respond: Respond
+    client: WebClient,
+    services: Services,
+    actor: Actor,
+    logger: logging.Logger,
+    respond: Respond,
 ) -> None:
     """«Send meg kalenderfilen» under `/dks kalender`: the file in a DM, and a word here."""
-    who: Actor = context["actor"]
-    sent = send_file(
-        client, context["services"], team_id=who.team_id, user_id=who.user_id, logger=logger
-    )
+    sent = send_file(client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger)
     respond(response_type="ephemeral", replace_original=False, text=SENT if sent else NOT_SENT)
 
 
 @logs_failures
-def rotate(context: BoltContext, respond: Respond) -> None:
+def rotate(services: Services, actor: Actor, respond: Respond) -> None:
     """«Lag ny adresse»: the old address stops working; the reply shows the new one."""
-    who: Actor = context["actor"]
-    reply = feed_reply(context["services"], who.team_id, who.user_id, rotate=True)
+    reply = feed_reply(services, actor.team_id, actor.user_id, rotate=True)
     respond(replace_original=True, **reply.as_message())

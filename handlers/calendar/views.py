@@ -22,14 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import ConfirmObject, MarkdownTextObject
 
-from handlers.core.format import (
-    date_span,
-    distance,
-    escape,
-    klokkeslett,
-    overdue_distance,
-    truncate,
-)
+from handlers.core.format import date_and_clock, date_span, escape, how_far, truncate
 from handlers.core.frozen import DIVIDER, frozen
 from storage.calendar import Occurrence
 from storage.models import Deadline, Meeting, MeetingForm
@@ -83,21 +76,19 @@ def _link_line(link: str | None) -> str:
 
 def _when_line(occ: Occurrence[Any], today: date) -> str:
     item = occ.item
-    when = date_span(occ.start, occ.end, precision=item.precision, note=item.date_note)
-    if isinstance(item, Deadline) and item.due_time:
-        when += f" kl. {klokkeslett(item.due_time)}"
-    if isinstance(item, Meeting) and item.start_time:
-        clock = klokkeslett(item.start_time)
-        if item.end_time:
-            clock += f"–{klokkeslett(item.end_time)}"
-        when += f", kl. {clock}"
+    meeting = isinstance(item, Meeting)
+    when = date_and_clock(
+        occ.start,
+        occ.end,
+        precision=item.precision,
+        note=item.date_note,
+        start_time=item.start_time if meeting else item.due_time,
+        end_time=item.end_time if meeting else None,
+        meeting=meeting,
+    )
     if occ.expected:
         when += " _(forventet dato – ikke bekreftet ennå)_"
-    last = occ.end or occ.start
-    if isinstance(item, Deadline) and last < today:
-        away = overdue_distance(last, today)
-    else:
-        away = distance(occ.start, today, end=occ.end)
+    away = how_far(occ.start, occ.end, today, deadline=isinstance(item, Deadline))
     return f"{when} · *{away}*"
 
 

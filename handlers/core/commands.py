@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block, SectionBlock
 
-from handlers.core.access import NOT_COORDINATOR, actor, is_coordinator
+from handlers.core.access import NOT_COORDINATOR, Actor, is_coordinator
 from handlers.core.blocks import ERROR_TEXT
 from handlers.core.services import Services
 from storage.folding import fold
@@ -94,12 +94,13 @@ def handle_dks(
     ack: Ack,
     command: dict[str, Any],
     context: BoltContext,
+    services: Services,
+    actor: Actor,
     client: WebClient,
     logger: logging.Logger,
     respond: Respond,
 ) -> None:
     """Route `/dks <word> …` to its subcommand; the reply travels in the ack."""
-    services: Services = context["services"]
     subcommands = services.subcommands
     text = str(command.get("text") or "").strip()[:MAX_ARGS_LENGTH]
     word, _, args = text.partition(" ")
@@ -108,15 +109,14 @@ def handle_dks(
     if sub is None:
         sub = find(subcommands, HELP)
         assert sub is not None, "the help subcommand must be declared"
-    who = actor(command, context)
-    if sub.needs_coordinator(args.strip()) and not is_coordinator(services, client, who):
+    if sub.needs_coordinator(args.strip()) and not is_coordinator(services, client, actor):
         reply = Reply(NOT_COORDINATOR)
     else:
         reply = sub.run(
             CommandRequest(
                 args=args.strip(),
-                team_id=who.team_id,
-                user_id=who.user_id,
+                team_id=actor.team_id,
+                user_id=actor.user_id,
                 channel_id=command.get("channel_id"),
                 services=services,
                 client=client,

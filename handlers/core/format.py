@@ -70,6 +70,40 @@ def date_span(
     return f"{norsk_dato(start)} – {norsk_dato(end)}"
 
 
+def date_and_clock(
+    start: date,
+    end: date | None,
+    *,
+    precision: DatePrecision | str,
+    note: str | None,
+    start_time: time | None,
+    end_time: time | None = None,
+    meeting: bool,
+) -> str:
+    """When a deadline or meeting occurs, as the lists say it: «12. februar 2027 kl. 12:00»
+    for a deadline (its due time), «24. september 2024, kl. 09:00–15:00» for a meeting."""
+    when = date_span(start, end, precision=precision, note=note)
+    if start_time is None:
+        return when
+    if not meeting:
+        return f"{when} kl. {klokkeslett(start_time)}"
+    clock = klokkeslett(start_time)
+    if end_time:
+        clock += f"–{klokkeslett(end_time)}"
+    return f"{when}, kl. {clock}"
+
+
+def how_far(
+    start: date, end: date | None, today: date, *, deadline: bool, overdue_mark: str = ""
+) -> str:
+    """How far away an occurrence is («om 14 dager», «pågår nå»); a deadline whose last day
+    has passed is overdue instead: «forfalt for 2 dager siden», after `overdue_mark`."""
+    last = end or start
+    if deadline and last < today:
+        return overdue_mark + overdue_distance(last, today)
+    return distance(start, today, end=end)
+
+
 def distance(day: date, today: date, *, end: date | None = None) -> str:
     """«i dag», «i morgen», «om 14 dager», «i går», «for 2 dager siden»; «pågår» within a span."""
     if end is not None and day < today <= end:

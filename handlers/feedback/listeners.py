@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, BoltContext, Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
@@ -60,7 +60,7 @@ SUMMARY_WORDS = ("oppsummering", "oversikt", "resultater", "resultat", "summary"
 # --- the type-ahead ----------------------------------------------------------------------------
 
 
-def suggest(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+def suggest(ack: Ack, body: dict[str, Any], services: Services, actor: Actor) -> None:
     """block_suggestion: the options travel in the ack, so this must be quick.
 
     No Session: the index's freshness check is one read on a pooled connection, and the
@@ -68,9 +68,7 @@ def suggest(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     fails, `on_error` answers with no options: the user can type again, where an unanswered
     request would show Slack's error.
     """
-    services: Services = context["services"]
-    who: Actor = context["actor"]
-    index = performance_index(services.engine, who.team_id)
+    index = performance_index(services.engine, actor.team_id)
     rows = index.search(str(body.get("value") or "")[:MAX_QUERY], services.clock(), MAX_SUGGESTIONS)
     # The body is JSON made from options serialised once per index version; Bolt sends a
     # text ack as the body itself, as application/json when it starts with «{» (and Socket
@@ -86,19 +84,18 @@ def open_form(
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
-    context: BoltContext,
+    services: Services,
+    actor: Actor,
     logger: logging.Logger,
     respond: Respond,
 ) -> None:
     """After the ack of «Gi tilbakemelding» in a prompt or on Home, «Endre svaret» after
     sending, or an answer to edit: the form, read and opened within the trigger's 3 seconds."""
-    services: Services = context["services"]
-    who: Actor = context["actor"]
     performance_id = parse_performance_value(action.get("value"))
     if performance_id is None:
-        view = empty_form(services, who)
+        view = empty_form(services, actor)
     else:
-        view = performance_form(services, who, performance_id)
+        view = performance_form(services, actor, performance_id)
     # From the Home tab the button's view is the tab itself: that one gets a new modal.
     current: dict[str, Any] = body.get("view") or {}
     try:
@@ -124,14 +121,13 @@ def open_form(
 def submit(
     ack: Ack,
     view: dict[str, Any],
-    context: BoltContext,
+    services: Services,
+    actor: Actor,
     logger: logging.Logger,
 ) -> None:
     """Validated and stored *before* the ack: field errors can only travel in the ack, so the
     store runs under a time budget well inside Slack's 3 seconds."""
     started = time.monotonic()
-    services: Services = context["services"]
-    who: Actor = context["actor"]
     tz = services.settings.timezone
     form, errors = read_form(view)
     now = services.clock()
@@ -140,7 +136,7 @@ def submit(
         try:
             with services.session() as session:
                 performance = get_performance(
-                    session=session, team_id=who.team_id, performance_id=form.performance_id
+                    session=session, team_id=actor.team_id, performance_id=form.performance_id
                 )
         except SQLAlchemyError:
             logger.exception("reading the performance failed")
@@ -173,14 +169,14 @@ def submit(
         result = store_answer(
             engine=services.engine,
             seconds=remaining,
-            team_id=who.team_id,
-            user_id=who.user_id,
-            key=respondent_key(services.settings.secret_key, who.team_id, who.user_id),
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            key=respondent_key(services.settings.secret_key, actor.team_id, actor.user_id),
             performance=performance,
             answer=answer,
             now=now,
         )
-        MISSING_CACHE.forget(services.engine, who.team_id)
+        MISSING_CACHE.forget(services.engine, actor.team_id)
     except EditWindowClosed as closed:
         until = norsk_dato(closed.edit_until.astimezone(tz).date())
         ack(response_action="errors", errors={PERFORMANCE_BLOCK: edit_window_closed(until)})
@@ -208,20 +204,15 @@ def submit(
 def send_export(
     action: dict[str, Any],
     client: WebClient,
-    context: BoltContext,
+    services: Services,
+    actor: Actor,
     logger: logging.Logger,
     respond: Respond,
 ) -> None:
     """After the ack of «Last ned» in the summary: the file goes to a DM with the coordinator."""
     fmt = "xlsx" if action.get("action_id") == EXPORT_XLSX_ACTION else "csv"
     try:
-        count = send_to_dm(
-            context["services"],
-            client,
-            context["actor"],
-            fmt,
-            export_production(action.get("value")),
-        )
+        count = send_to_dm(services, client, actor, fmt, export_production(action.get("value")))
     except (SlackApiError, SQLAlchemyError) as err:
         logger.exception("feedback export failed: %s", type(err).__name__)
         respond(response_type="ephemeral", replace_original=False, text=EXPORT_FAILED)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from handlers.core.access import Actor
@@ -18,16 +17,17 @@ from handlers.home.views import HomeLimits
 
 @logs_failures
 def publish_opened(
-    event: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+    event: dict[str, Any],
+    client: WebClient,
+    services: Services,
+    actor: Actor,
+    logger: logging.Logger,
 ) -> None:
     """`app_home_opened`: the tab is built afresh each time the user switches to it."""
-    who: Actor = context["actor"]
     # The same event comes for the app's Messages tab.
-    if event.get("tab") != "home" or not who.team_id or not who.user_id:
+    if event.get("tab") != "home" or not actor.team_id or not actor.user_id:
         return
-    publish_home(
-        client, context["services"], team_id=who.team_id, user_id=who.user_id, logger=logger
-    )
+    publish_home(client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger)
 
 
 @logs_failures
@@ -35,20 +35,15 @@ def show_more(
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
-    context: BoltContext,
+    services: Services,
+    actor: Actor,
     logger: logging.Logger,
 ) -> None:
     """«Vis flere» under a list: what is shown rides in the tab's private_metadata."""
-    who: Actor = context["actor"]
     view = body.get("view") or {}
     limits = HomeLimits.load(view.get("private_metadata")).more(str(action.get("value")))
     publish_home(
-        client,
-        context["services"],
-        team_id=who.team_id,
-        user_id=who.user_id,
-        logger=logger,
-        limits=limits,
+        client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger, limits=limits
     )
 
 

@@ -34,14 +34,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
-from handlers.core.format import (
-    date_span,
-    distance,
-    escape,
-    klokkeslett,
-    overdue_distance,
-    truncate,
-)
+from handlers.core.format import date_and_clock, escape, how_far, truncate
 from storage.calendar import HomeItem, HomeOccurrence
 from storage.models import MeetingForm
 
@@ -145,19 +138,17 @@ def item_menu(kind: str, item_id: int, occurrence: date | None) -> OverflowMenuE
 
 def _when(occ: HomeOccurrence, today: date) -> str:
     item = occ.item
-    when = date_span(occ.start, occ.end, precision=item.precision, note=item.date_note)
-    if item.kind == "deadline" and item.start_time:
-        when += f" kl. {klokkeslett(item.start_time)}"
-    if item.kind == "meeting" and item.start_time:
-        clock = klokkeslett(item.start_time)
-        if item.end_time:
-            clock += f"–{klokkeslett(item.end_time)}"
-        when += f", kl. {clock}"
-    last = occ.end or occ.start
-    if item.kind == "deadline" and last < today:
-        away = f":warning: {overdue_distance(last, today)}"
-    else:
-        away = distance(occ.start, today, end=occ.end)
+    when = date_and_clock(
+        occ.start,
+        occ.end,
+        precision=item.precision,
+        note=item.date_note,
+        start_time=item.start_time,
+        end_time=item.end_time,
+        meeting=item.kind == "meeting",
+    )
+    deadline = item.kind == "deadline"
+    away = how_far(occ.start, occ.end, today, deadline=deadline, overdue_mark=":warning: ")
     line = f"{when} · *{away}*"
     if occ.expected:
         line += " · _forventet dato_"

@@ -8,7 +8,9 @@ gets its answer at once whatever the database and chat.update take.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
@@ -38,6 +40,8 @@ from storage.workspaces import get_workspace
 
 UNKNOWN_DEADLINE_BUTTON = "Den knappen forstår jeg ikke. Prøv `/dks frist` i stedet."
 DEADLINE_GONE = "Fristen finnes ikke lenger i kalenderen."
+
+W = TypeVar("W")
 
 
 def _message_location(body: dict[str, Any]) -> tuple[str, str] | None:
@@ -82,44 +86,81 @@ def _update_message(
         logger.warning("could not update reminder message: %s", err.response.get("error"))
 
 
+@dataclass(frozen=True)
+class _Pressed(Generic[W]):
+    """A «Ferdig» or «Angre» press on a deadline that still exists."""
+
+    ref: ReminderRef
+    location: tuple[str, str]
+    view: ReminderView  # the deadline as it is now
+    marker: str | None
+    written: W
+
+
+def _press_deadline(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    services: Services,
+    actor: Actor,
+    respond: Respond,
+    write: Callable[[Session, ReminderRef], W],
+) -> _Pressed[W] | None:
+    """The button's deadline re-read, and `write` applied to it in the same transaction.
+
+    None, with the presser told why, for a button the bot did not draw (a crafted payload)
+    or a deadline deleted since the reminder was posted.
+    """
+    ref = parse_reminder_value(action.get("value", ""))
+    location = _message_location(body)
+    if ref is None or ref.kind != "deadline" or location is None:
+        _ephemeral(respond, UNKNOWN_DEADLINE_BUTTON)
+        return None
+    with services.session(write=True) as session:
+        found = _current(session, actor.team_id, ref)
+        if found is None:
+            _ephemeral(respond, DEADLINE_GONE)
+            return None
+        view, row = found
+        written = write(session, ref)
+    return _Pressed(ref, location, view, row.marker if row else None, written)
+
+
 @logs_failures
 def done_clicked(
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
-    context: BoltContext,
+    services: Services,
+    actor: Actor,
     logger: logging.Logger,
     respond: Respond,
 ) -> None:
     """«Ferdig»: the occurrence is done for everyone; its later reminders are cancelled."""
-    services: Services = context["services"]
-    who: Actor = context["actor"]
-    ref = parse_reminder_value(action.get("value", ""))
-    location = _message_location(body)
-    if ref is None or ref.kind != "deadline" or location is None:
-        _ephemeral(respond, UNKNOWN_DEADLINE_BUTTON)
-        return
     now = services.clock()
     tz = services.settings.timezone
-    with services.session(write=True) as session:
-        found = _current(session, who.team_id, ref)
-        if found is None:
-            _ephemeral(respond, DEADLINE_GONE)
-            return
-        view, row = found
-        mark, created = mark_done(
+    pressed = _press_deadline(
+        body,
+        action,
+        services,
+        actor,
+        respond,
+        lambda session, ref: mark_done(
             session=session,
-            team_id=who.team_id,
+            team_id=actor.team_id,
             deadline_id=ref.item_id,
             occurrence=ref.occurrence,
-            user_id=who.user_id,
+            user_id=actor.user_id,
             now=now,
-        )
-        done_by, done_at = mark.done_by, mark.done_at or now
-    today = now.astimezone(tz).date()
-    blocks = done_blocks(view, ref, today=today, tz=tz, done_by=done_by, done_at=done_at)
+        ),
+    )
+    if pressed is None:
+        return
+    mark, created = pressed.written
+    done_by, done_at = mark.done_by, mark.done_at or now
+    view, today = pressed.view, now.astimezone(tz).date()
+    blocks = done_blocks(view, pressed.ref, today=today, tz=tz, done_by=done_by, done_at=done_at)
     text = f"{view.title}: markert som ferdig av {done_by}."
-    _update_message(client, logger, location, text, blocks, row.marker if row else None)
+    _update_message(client, logger, pressed.location, text, blocks, pressed.marker)
     if not created:
         _ephemeral(respond, f"Denne fristen var allerede markert som ferdig av <@{done_by}>.")
 
@@ -129,44 +170,46 @@ def undo_clicked(
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
-    context: BoltContext,
+    services: Services,
+    actor: Actor,
     logger: logging.Logger,
     respond: Respond,
 ) -> None:
     """«Angre»: the occurrence is open again, with its remaining reminders."""
-    services: Services = context["services"]
-    who: Actor = context["actor"]
-    ref = parse_reminder_value(action.get("value", ""))
-    location = _message_location(body)
-    if ref is None or ref.kind != "deadline" or location is None:
-        _ephemeral(respond, UNKNOWN_DEADLINE_BUTTON)
-        return
     now = services.clock()
     tz = services.settings.timezone
-    with services.session(write=True) as session:
-        found = _current(session, who.team_id, ref)
-        if found is None:
-            _ephemeral(respond, DEADLINE_GONE)
-            return
-        view, row = found
-        undo_done(
-            session=session, team_id=who.team_id, deadline_id=ref.item_id, occurrence=ref.occurrence
-        )
-    refresh_workspace(services, who.team_id, only=("deadline", ref.item_id))
-    today = now.astimezone(tz).date()
-    blocks = reminder_blocks(view, ref, today=today, tz=tz)
+    pressed = _press_deadline(
+        body,
+        action,
+        services,
+        actor,
+        respond,
+        lambda session, ref: undo_done(
+            session=session,
+            team_id=actor.team_id,
+            deadline_id=ref.item_id,
+            occurrence=ref.occurrence,
+        ),
+    )
+    if pressed is None:
+        return
+    refresh_workspace(services, actor.team_id, only=("deadline", pressed.ref.item_id))
+    view, today = pressed.view, now.astimezone(tz).date()
+    blocks = reminder_blocks(view, pressed.ref, today=today, tz=tz)
     _update_message(
-        client, logger, location, reminder_text(view, today), blocks, row.marker if row else None
+        client, logger, pressed.location, reminder_text(view, today), blocks, pressed.marker
     )
 
 
 @logs_failures
 def snooze_clicked(
-    body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+    body: dict[str, Any],
+    action: dict[str, Any],
+    services: Services,
+    actor: Actor,
+    respond: Respond,
 ) -> None:
     """«Minn meg på i morgen»: the same reminder again the next working day at nine."""
-    services: Services = context["services"]
-    who: Actor = context["actor"]
     ref = parse_reminder_value(action.get("value", ""))
     location = _message_location(body)
     if ref is None or location is None:
@@ -178,7 +221,7 @@ def snooze_clicked(
         if ref.kind == "deadline" and (
             mark := get_done(
                 session=session,
-                team_id=who.team_id,
+                team_id=actor.team_id,
                 deadline_id=ref.item_id,
                 occurrence=ref.occurrence,
             )
@@ -187,12 +230,12 @@ def snooze_clicked(
             return
         row = schedule_snooze(
             session=session,
-            team_id=who.team_id,
+            team_id=actor.team_id,
             item_kind=ref.kind,  # type: ignore[arg-type]
             item_id=ref.item_id,
             occurrence=ref.occurrence,
             target=location[0],
-            user_id=who.user_id,
+            user_id=actor.user_id,
             now=now,
             tz=tz,
         )
@@ -204,32 +247,39 @@ def snooze_clicked(
 
 @logs_failures
 def use_channel_clicked(
-    body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+    body: dict[str, Any],
+    client: WebClient,
+    services: Services,
+    actor: Actor,
+    logger: logging.Logger,
 ) -> None:
     """«Bruk denne kanalen til påminnelser» (coordinators only, declared where it is wired)."""
     location = _message_location(body)
     if location is None:
         return
-    who: Actor = context["actor"]
-    choose_channel(context["services"], who.team_id, location[0], who.user_id)
+    choose_channel(services, actor.team_id, location[0], actor.user_id)
     _update_message(
         client,
         logger,
         location,
         "Påminnelser kommer nå i denne kanalen.",
-        channel_chosen_blocks(location[0], who.user_id),
+        channel_chosen_blocks(location[0], actor.user_id),
         None,
     )
 
 
 def bot_joined_channel(
-    event: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+    event: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    services: Services,
+    actor: Actor,
+    logger: logging.Logger,
 ) -> None:
     """Invited into a channel while no reminder channel is set: offer this one."""
     if not context.bot_user_id or event.get("user") != context.bot_user_id:
         return
-    services: Services = context["services"]
-    team_id = context["actor"].team_id
+    team_id = actor.team_id
     channel = event.get("channel")
     if not team_id or not channel:
         return

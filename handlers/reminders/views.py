@@ -25,9 +25,9 @@ from handlers.core.format import (
     date_span,
     distance,
     escape,
+    how_far,
     klokkeslett,
     norsk_dato,
-    overdue_distance,
     slack_time,
     truncate,
 )
@@ -207,11 +207,7 @@ def when_line(view: ReminderView, today: date, tz: ZoneInfo) -> str:
         if view.end_time is not None:
             end = datetime.combine(view.end or view.occurrence, view.end_time, tzinfo=tz)
             when += f"–{slack_time(end, tz)}"
-    last = view.end or view.occurrence
-    if view.kind == "deadline" and last < today:
-        away = overdue_distance(last, today)
-    else:
-        away = distance(view.occurrence, today, end=view.end)
+    away = how_far(view.occurrence, view.end, today, deadline=view.kind == "deadline")
     return f"{view.noun}: {when} · *{away}*"
 
 

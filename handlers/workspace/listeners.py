@@ -5,22 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import BoltContext
-
+from handlers.core.access import Actor
+from handlers.core.services import Services
 from handlers.workspace.stop import stop_workspace
 
 
-def app_uninstalled(context: BoltContext, logger: logging.Logger) -> None:
-    team_id = context["actor"].team_id
+def app_uninstalled(services: Services, actor: Actor, logger: logging.Logger) -> None:
+    team_id = actor.team_id
     if team_id:
-        stopped = stop_workspace(context["services"], team_id, "uninstalled")
+        stopped = stop_workspace(services, team_id, "uninstalled")
         logger.info("app uninstalled from %s: %d outbox messages cancelled", team_id, stopped)
 
 
-def tokens_revoked(event: dict[str, Any], context: BoltContext, logger: logging.Logger) -> None:
+def tokens_revoked(
+    event: dict[str, Any], services: Services, actor: Actor, logger: logging.Logger
+) -> None:
     # A revoked user token alone leaves the bot working; only the bot token matters.
-    team_id = context["actor"].team_id
+    team_id = actor.team_id
     bot_tokens = (event.get("tokens") or {}).get("bot") or []
     if team_id and bot_tokens:
-        stopped = stop_workspace(context["services"], team_id, "tokens_revoked")
+        stopped = stop_workspace(services, team_id, "tokens_revoked")
         logger.info("bot token revoked in %s: %d outbox messages cancelled", team_id, stopped)
