@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block, SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from handlers.core.access import NOT_COORDINATOR, Actor, is_coordinator
 from handlers.core.blocks import ERROR_TEXT
@@ -70,6 +71,10 @@ class Subcommand:
     # Who may run it: False for everyone; True for coordinators only; or a predicate on the
     # words after the subcommand, for a subcommand that only writes with some of them.
     coordinator: bool | Callable[[str], bool] = False
+    # True when `run` may return a Reply with `after` (open a modal, upload a file): only
+    # those requests go through Bolt's lazy listener, whose copy of the request costs more
+    # than answering `/dks frist` itself.
+    works_after_ack: bool = False
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
@@ -110,7 +115,9 @@ def handle_dks(
         sub = find(subcommands, HELP)
         assert sub is not None, "the help subcommand must be declared"
     if sub.needs_coordinator(args.strip()) and not is_coordinator(services, client, actor):
-        reply = Reply(NOT_COORDINATOR)
+        reply = Reply(
+            NOT_COORDINATOR, [SectionBlock(text=MarkdownTextObject(text=NOT_COORDINATOR))]
+        )
     else:
         reply = sub.run(
             CommandRequest(
@@ -127,6 +134,8 @@ def handle_dks(
                 unknown_word=unknown,
             )
         )
+    if reply.after is not None and not sub.works_after_ack:
+        raise RuntimeError(f"/dks {sub.name} works after the ack: declare works_after_ack=True")
     # Bolt hands a deep copy of this context to `finish_dks`; a function is copied as itself.
     context["after_ack"] = reply.after
     ack(**reply.as_message())
@@ -144,5 +153,13 @@ def finish_dks(context: BoltContext, logger: logging.Logger, respond: Respond) -
         respond(**error_reply().as_message())
 
 
+def works_after_ack(command: dict[str, Any], services: Services) -> bool:
+    """Matcher: the subcommand may hand work to `finish_dks`."""
+    word = str(command.get("text") or "").strip()[:MAX_ARGS_LENGTH].partition(" ")[0]
+    sub = find(services.subcommands, word) if word else None
+    return sub is not None and sub.works_after_ack
+
+
 def register(app: App) -> None:
-    app.command(COMMAND)(ack=handle_dks, lazy=[finish_dks])
+    app.command(COMMAND, matchers=[works_after_ack])(ack=handle_dks, lazy=[finish_dks])
+    app.command(COMMAND)(handle_dks)

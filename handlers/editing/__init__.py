@@ -50,6 +50,7 @@ SUBCOMMANDS = [
         example=f"{COMMAND} ny frist",
         run=run_new,
         coordinator=names_a_kind,
+        works_after_ack=True,  # opens the form
     )
 ]
 

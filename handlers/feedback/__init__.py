@@ -43,6 +43,7 @@ SUBCOMMANDS = [
         "(«oppsummering [produksjon]»).",
         example=f"{COMMAND} tilbakemelding oppsummering",
         run=run_feedback,
+        works_after_ack=True,  # opens the form; purges expired keys after the summary
     )
 ]
 
