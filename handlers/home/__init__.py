@@ -18,7 +18,7 @@ from handlers.home.views import HOME_MORE
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(ack=acknowledge, lazy=[publish_opened])
+    app.event("app_home_opened")(publish_opened)
     app.action(HOME_MORE)(ack=acknowledge, lazy=[show_more])
 
 
