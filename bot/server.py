@@ -83,7 +83,8 @@ class GunicornServer(BaseApplication):
             "bind": f"0.0.0.0:{settings.port}",
             "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
             "worker_class": "gthread",
-            # Bolt acks from a worker thread while the listener runs; threads keep that cheap.
+            # A request holds its thread until the listener's ack function returns
+            # (process_before_response); work after it runs on Bolt's lazy-listener threads.
             "threads": 8,
             "timeout": 30,
             "accesslog": None,

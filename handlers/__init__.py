@@ -35,6 +35,7 @@ FEATURES: list[Feature] = [
     editing.FEATURE,
     imports.FEATURE,
     admin.FEATURE,
+    calendar.FEED,
     workspace.FEATURE,
     help.FEATURE,
 ]

@@ -40,21 +40,25 @@ def click_fails_after_ack(ack: Ack) -> None:
     raise RuntimeError("boom after the click's ack")
 
 
-def _submit(slack: Any, callback_id: str) -> tuple[int, dict[str, Any] | str, float]:
-    view = {
-        "id": "V0BOOM",
-        "callback_id": callback_id,
-        "type": "modal",
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "title",
-                "label": {"type": "plain_text", "text": "Tittel"},
-                "element": {"type": "plain_text_input", "action_id": "value"},
-            }
-        ],
-    }
-    values = {"title": {"value": {"type": "plain_text_input", "value": "Skrevet tekst"}}}
+TITLE_INPUT = {
+    "type": "input",
+    "block_id": "title",
+    "label": {"type": "plain_text", "text": "Tittel"},
+    "element": {"type": "plain_text_input", "action_id": "value"},
+}
+QUESTION = {"type": "section", "block_id": "q", "text": {"type": "mrkdwn", "text": "Slette?"}}
+
+
+def _submit(
+    slack: Any, callback_id: str, blocks: list[dict[str, Any]] | None = None
+) -> tuple[int, dict[str, Any] | str, float]:
+    blocks = [TITLE_INPUT] if blocks is None else blocks
+    view = {"id": "V0BOOM", "callback_id": callback_id, "type": "modal", "blocks": blocks}
+    values = (
+        {"title": {"value": {"type": "plain_text_input", "value": "Skrevet tekst"}}}
+        if blocks
+        else {}
+    )
     body = view_submission_body(team_id=TEAM, user_id=ADMIN, view=view, values=values)
     started = time.perf_counter()
     response = slack.post(body)
@@ -82,6 +86,16 @@ def test_a_form_whose_listener_fails_before_its_ack_keeps_what_was_written(slack
     assert status == 200 and elapsed < 1.0
     assert isinstance(answer, dict) and answer["response_action"] == "errors"
     assert "prøv igjen" in answer["errors"]["title"]
+
+
+def test_a_confirmation_whose_listener_fails_says_so_instead_of_closing(slack: Any) -> None:
+    """A delete or import confirmation has no field to carry an error: closing it would look
+    as if the deletion or import had worked."""
+    slack.app.view(BOOM_EARLY_VIEW)(fail_before_ack)
+    status, answer, elapsed = _submit(slack, BOOM_EARLY_VIEW, blocks=[QUESTION])
+    assert status == 200 and elapsed < 1.0
+    assert isinstance(answer, dict) and answer["response_action"] == "update"
+    assert "Noe gikk galt" in json.dumps(answer["view"], ensure_ascii=False)
 
 
 def test_a_button_whose_listener_fails_after_its_ack_answers_200_at_once(slack: Any) -> None:

@@ -19,6 +19,10 @@ SUBCOMMANDS = [
         example=f"{COMMAND} admin legg til @kari",
         run=run_admin,
         coordinator=writes,
+        refusal=(
+            "Bare koordinatorer kan legge til eller fjerne koordinatorer. "
+            f"Skriv `{COMMAND} admin` for å se hvem som er det."
+        ),
     )
 ]
 

@@ -8,6 +8,9 @@ Google.
   the .ics file in a DM;
 - the feed itself, `GET /kalender/<token>.ics`, is a WSGI app (feed.make_feed_app) that
   bot/server.py serves beside Bolt.
+
+Two declarations: `FEATURE` (the lists, for everyone) and `FEED` (for coordinators), which
+`/dks hjelp` lists after `/dks admin`, with the other coordinators' commands.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ SUBCOMMANDS = [
         example=f"{COMMAND} møte nettverk",
         run=run_meetings,
     ),
+]
+
+FEED_SUBCOMMANDS = [
     Subcommand(
         name="kalender",
         aliases=("ics", "abonner"),
@@ -69,9 +75,12 @@ SUBCOMMANDS = [
 
 
 def register(app: App) -> None:
-    app.use(RememberAddress())
     app.action(DEADLINES_MORE_ACTION)(ack=acknowledge, lazy=[show_more])
     app.action(MEETINGS_MORE_ACTION)(ack=acknowledge, lazy=[show_more])
+
+
+def register_feed(app: App) -> None:
+    app.use(RememberAddress())
     app.action(HOME_EXPORT, middleware=[coordinator_only])(ack=acknowledge, lazy=[send_from_home])
     app.action(SEND_FILE_ACTION, middleware=[coordinator_only])(
         ack=acknowledge, lazy=[send_from_message]
@@ -80,3 +89,4 @@ def register(app: App) -> None:
 
 
 FEATURE = Feature(name="calendar", register=register, subcommands=SUBCOMMANDS)
+FEED = Feature(name="calendar feed", register=register_feed, subcommands=FEED_SUBCOMMANDS)

@@ -71,6 +71,8 @@ class Subcommand:
     # Who may run it: False for everyone; True for coordinators only; or a predicate on the
     # words after the subcommand, for a subcommand that only writes with some of them.
     coordinator: bool | Callable[[str], bool] = False
+    # What a non-coordinator is told instead (default: the general NOT_COORDINATOR).
+    refusal: str = NOT_COORDINATOR
     # True when `run` may return a Reply with `after` (open a modal, upload a file): only
     # those requests go through Bolt's lazy listener, whose copy of the request costs more
     # than answering `/dks frist` itself.
@@ -115,9 +117,7 @@ def handle_dks(
         sub = find(subcommands, HELP)
         assert sub is not None, "the help subcommand must be declared"
     if sub.needs_coordinator(args.strip()) and not is_coordinator(services, client, actor):
-        reply = Reply(
-            NOT_COORDINATOR, [SectionBlock(text=MarkdownTextObject(text=NOT_COORDINATOR))]
-        )
+        reply = Reply(sub.refusal, [SectionBlock(text=MarkdownTextObject(text=sub.refusal))])
     else:
         reply = sub.run(
             CommandRequest(

@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
-from handlers.core.blocks import FORM_ERROR_TEXT
+from handlers.core.blocks import ERROR_TEXT, FORM_ERROR_TEXT, notice_modal
 from handlers.core.commands import error_reply
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,10 @@ def unacked_answer(body: dict[str, Any]) -> BoltResponse:
             # A field error keeps the form open with everything the user wrote.
             errors = {block_id: FORM_ERROR_TEXT}
             return BoltResponse(status=200, body={"response_action": "errors", "errors": errors})
+        # A confirmation (delete, import) has no field: say it failed instead of closing as
+        # if it had worked.
+        notice = notice_modal(ERROR_TEXT).to_dict()
+        return BoltResponse(status=200, body={"response_action": "update", "view": notice})
     if kind == "block_suggestion":
         return BoltResponse(status=200, body={"options": []})
     return BoltResponse(status=200, body="")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from handlers.core.commands import COMMAND, CommandRequest, Reply
 from handlers.editing.fields import ModalMeta
 from handlers.editing.loading import build_modal
@@ -43,4 +41,6 @@ def run_new(request: CommandRequest) -> Reply:
     if kind is None:
         return Reply(USAGE)
     # The form opens after the ack instead of a reply.
-    return Reply("", after=partial(_open_form, request, kind))
+    # A closure, not a partial: Bolt deep-copies the context for the lazy listener, and a
+    # function is copied as itself (a partial would copy the request and its client).
+    return Reply("", after=lambda: _open_form(request, kind))

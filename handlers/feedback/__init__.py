@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.core.access import coordinator_only
+from handlers.core.access import CoordinatorOnly
 from handlers.core.commands import COMMAND, Subcommand
 from handlers.core.feature import Feature
 from handlers.core.lazy import acknowledge
@@ -48,11 +48,15 @@ SUBCOMMANDS = [
 ]
 
 
+# The export holds every answer's comments.
+EXPORTS = CoordinatorOnly("Bare koordinatorer kan laste ned tilbakemeldingene.")
+
+
 def register(app: App) -> None:
     app.options(PERFORMANCE_ACTION)(suggest)
     app.action(OPEN_ACTION_PATTERN)(ack=acknowledge, lazy=[open_form])
     app.view(FEEDBACK_CALLBACK_ID)(submit)
-    app.action(EXPORT_ACTIONS, middleware=[coordinator_only])(ack=acknowledge, lazy=[send_export])
+    app.action(EXPORT_ACTIONS, middleware=[EXPORTS])(ack=acknowledge, lazy=[send_export])
 
 
 FEATURE = Feature(

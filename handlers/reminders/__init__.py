@@ -50,6 +50,10 @@ SUBCOMMANDS = [
         example=f"{COMMAND} påminnelser kanal #dks",
         run=run_reminders,
         coordinator=writes,
+        refusal=(
+            "Bare koordinatorer kan endre påminnelsene. Spør en koordinator i arbeidsområdet, "
+            f"eller se de neste påminnelsene med `{COMMAND} påminnelser`."
+        ),
     )
 ]
 
@@ -65,7 +69,8 @@ def register(app: App) -> None:
     app.action(USE_CHANNEL_ACTION, middleware=[CHOOSES_CHANNEL])(
         ack=acknowledge, lazy=[use_channel_clicked]
     )
-    app.event("member_joined_channel")(bot_joined_channel)
+    # The offer is posted after the ack: Slack retries an event not answered within 3 s.
+    app.event("member_joined_channel")(ack=acknowledge, lazy=[bot_joined_channel])
 
 
 FEATURE = Feature(

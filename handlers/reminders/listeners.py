@@ -268,6 +268,7 @@ def use_channel_clicked(
     )
 
 
+@logs_failures
 def bot_joined_channel(
     event: dict[str, Any],
     client: WebClient,

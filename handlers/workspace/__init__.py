@@ -1,7 +1,8 @@
 """The installation in a workspace: when Slack says the app was uninstalled or its bot token
 revoked, the workspace is marked uninstalled and nothing more is posted there (stop.py).
 
-Entry points: the `app_uninstalled` and `tokens_revoked` events (listeners.py).
+Entry points: the `app_uninstalled` and `tokens_revoked` events (listeners.py). They write
+before the ack on purpose: one UPDATE, and if it fails Slack sends the event again.
 """
 
 from __future__ import annotations
