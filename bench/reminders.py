@@ -1,26 +1,36 @@
 """Reminder engine benchmark: prints figures and ratios (not part of the test run).
 
-1. Delivery: 1,000 reminders due the same minute across 357 channels (one per municipality),
-   the fake Slack — in its own process, so it does not share our GIL — enforcing one message
-   per second per channel with 429 + Retry-After. Time to deliver all is printed as a ratio to
-   the rate-limit lower bound: the busiest channel holds k messages, and k messages in one
-   channel need at least (k − 1) seconds between the first and the last. Target ≤ 1.1.
-   Lateness of the first message: target ≤ 2 s.
-2. Tick cost and process RSS with 1,000,000 future rows stored (targets < 50 ms, < 150 MB),
-   beside the same tick with an empty table, and the claim cost as the number due grows:
-   cost follows what is due, not what is stored.
+1. Delivery at Slack's latency: 1,000 reminders due the same second over 357 workspaces, one
+   reminder channel each (a county installation serving its municipalities). The fake Slack
+   runs in its own process (it must not share our GIL) with its latency model (each call
+   `--slack-latency` seconds, a new connection two round trips more) and Slack's limits: one
+   message per second per channel (429 + Retry-After) and a workspace-wide limit. The bound at
+   latency L for the busiest channel's k messages is (k − 1) s + L (posts to one channel a
+   second apart from send to send, the last answer L after its send); delivery (the last
+   answer) is printed as a ratio to it. Target ≤ 1.1 at 0 and 120 ms. Also: first-post
+   lateness (when it shows in the channel; target ≤ 0.5 s), scheduler CPU per 1,000 posts,
+   peak open connections, RSS. Each run drives a scheduler in its own process; with
+   `--old-rev` the sender of that commit runs against the same fake in the same run.
+2. Recovery under Slack's conversations.history limit for non-Marketplace apps (one read a
+   minute per workspace, 15 messages a read), time-scaled (`--history-scale`, default 60: a
+   minute is a second): a process killed in a burst, and a channel with 100 unconfirmed posts.
+3. Tick cost and process RSS with 1,000,000 future rows stored (targets < 50 ms, < 150 MB),
+   beside the same tick with an empty table, and the claim cost as the number due grows.
 
     python -m bench.reminders                                  # SQLite in a temp dir
     python -m bench.reminders --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    python -m bench.reminders --slack-latency 0,0.12 --old-rev 481e5e6
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,19 +40,16 @@ from pathlib import Path
 from typing import Any
 
 TEAM = "T0BENCH"
+ROOT = Path(__file__).resolve().parent.parent
+# Slack's workspace-wide chat.postMessage limit: "several hundred messages per minute".
+WORKSPACE_POSTS_PER_MINUTE = 300
 
 
 # --- the fake Slack, in its own process -------------------------------------------------------
 
 
-def _fake_process(conn: Any, channels: int) -> None:
-    from http.server import ThreadingHTTPServer
-
+def _fake_process(conn: Any, teams: int, latency: float, history_every: float | None) -> None:
     from bot.shell.fakeslack import FakeSlack
-
-    # socketserver's default listen backlog is 5; Slack's edge accepts far more connections at
-    # once. With 5, bursts of parallel posts get "connection reset" from the kernel.
-    ThreadingHTTPServer.request_queue_size = 128
 
     posted: list[tuple[str, float]] = []
 
@@ -53,24 +60,97 @@ def _fake_process(conn: Any, channels: int) -> None:
                 posted.append((str(args.get("channel")), time.monotonic()))
             return body
 
-    fake = TimedFake(team_id=TEAM).start()
-    for c in range(channels):
-        fake.add_channel(_channel(c), f"kommune-{c}", member=True)
+    fake = TimedFake(team_id=TEAM, latency=latency).start()
+    for t in range(teams):
+        fake.add_channel(_channel(t), f"kommune-{t}", member=True, team_id=_team(t))
     fake.limit_per_channel(1.0)
+    fake.limit_per_workspace(WORKSPACE_POSTS_PER_MINUTE)
+    if history_every is not None:
+        fake.limit_history(every=history_every, messages=15)
     conn.send(fake.api_url)
     while True:
         command = conn.recv()
         if command == "stats":
-            limited = sum(1 for c in fake.calls if c.method == "chat.postMessage") - len(posted)
-            conn.send((list(posted), limited, time.process_time()))
+            calls = Counter(c.method for c in fake.calls)
+            history = [
+                (c.at, fake.team_of(str(c.args.get("channel"))))
+                for c in fake.calls
+                if c.method == "conversations.history"
+            ]
+            markers = Counter(
+                m["blocks"][0].get("block_id")
+                for messages in fake.messages.values()
+                for m in messages
+                if m.get("blocks")
+            )
+            conn.send(
+                {
+                    "posted": list(posted),
+                    "limited": calls["chat.postMessage"] - len(posted),
+                    "cpu": time.process_time(),
+                    "peak_connections": fake.peak_connections,
+                    "new_connections": fake.new_connections,
+                    "history": history,
+                    "duplicates": sum(1 for n in markers.values() if n > 1),
+                }
+            )
+        elif command == "post":  # a message as a dead process posted it: (channel, marker)
+            channel, marker = conn.recv()
+            with fake._lock:
+                fake._api_chat_postMessage(
+                    {
+                        "channel": channel,
+                        "text": "Påminnelse",
+                        "blocks": [
+                            {
+                                "type": "section",
+                                "block_id": marker,
+                                "text": {"type": "mrkdwn", "text": "Påminnelse"},
+                            }
+                        ],
+                    }
+                )
+            conn.send("ok")
         elif command == "stop":
             fake.stop()
             conn.send("stopped")
             return
 
 
-def _channel(c: int) -> str:
-    return f"C{c:08d}"
+class Fake:
+    """The fake Slack process, driven over a pipe."""
+
+    def __init__(self, teams: int, latency: float, history_every: float | None = None) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_fake_process, args=(child, teams, latency, history_every), daemon=True
+        )
+        self._process.start()
+        self.api_url: str = self._conn.recv()
+
+    def stats(self) -> dict[str, Any]:
+        self._conn.send("stats")
+        found: dict[str, Any] = self._conn.recv()
+        return found
+
+    def post(self, channel: str, marker: str) -> None:
+        self._conn.send("post")
+        self._conn.send((channel, marker))
+        self._conn.recv()
+
+    def stop(self) -> None:
+        self._conn.send("stop")
+        self._conn.recv()
+        self._process.join(timeout=5)
+
+
+def _channel(t: int) -> str:
+    return f"C{t:08d}"
+
+
+def _team(t: int) -> str:
+    return f"T{t:08d}"
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -113,15 +193,19 @@ def fresh_database(url: str | None, tmp: Path) -> tuple[str, Any]:
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
-def setup_workspace(engine: Any, occurrence: date) -> int:
+def setup_workspace(engine: Any, occurrence: date, team_id: str = TEAM, channel: str = "") -> int:
     from storage.db import session_scope
     from storage.folding import search_key
     from storage.models import Deadline, Workspace, utcnow
 
     with session_scope(engine, write=True) as session:
-        session.merge(Workspace(team_id=TEAM, seeded_at=utcnow(), reminder_channel_id=_channel(0)))
+        session.merge(
+            Workspace(
+                team_id=team_id, seeded_at=utcnow(), reminder_channel_id=channel or _channel(0)
+            )
+        )
         deadline = Deadline(
-            team_id=TEAM,
+            team_id=team_id,
             title="Årsrapportering av DKS til fylket",
             due_date=occurrence,
             description="Rapporter fjorårets DKS-arrangementer og økonomi.",
@@ -144,7 +228,41 @@ def payload(deadline_id: int, occurrence: date) -> dict[str, Any]:
     }
 
 
-# --- 1. delivery ----------------------------------------------------------------------------
+def _bench_settings(api_url: str, url: str) -> Any:
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from bot.settings import Settings
+
+    settings = Settings(
+        slack_bot_token="xoxb-bench",
+        slack_signing_secret="bench",
+        slack_api_url=api_url,
+        database_url=url,
+    )
+    return replace(settings, timezone=ZoneInfo(midday_zone()))
+
+
+def _schedule_burst(engine: Any, teams: int, reminders: int, due: datetime) -> None:
+    """`reminders` rows due at `due`, row i in workspace i % teams (its own channel)."""
+    from storage.db import session_scope
+    from storage.outbox import schedule_message
+
+    occurrence = date.today() + timedelta(days=60)
+    deadlines = [setup_workspace(engine, occurrence, _team(t), _channel(t)) for t in range(teams)]
+    with session_scope(engine, write=True) as session:
+        for i in range(reminders):
+            t = i % teams
+            schedule_message(
+                session=session,
+                team_id=_team(t),
+                kind="reminder",
+                unique_key=f"bench:{i}",
+                ref=f"deadline:{deadlines[t]}:{occurrence.isoformat()}",
+                due_at=due,
+                target=_channel(t),
+                payload=payload(deadlines[t], occurrence),
+            )
 
 
 def _move_due(engine: Any, due: datetime) -> None:
@@ -156,114 +274,254 @@ def _move_due(engine: Any, due: datetime) -> None:
         conn.execute(
             text(
                 "UPDATE outbox_message SET due_at = :t, available_at = :t "
-                "WHERE team_id = :team AND unique_key LIKE 'bench:%'"
+                "WHERE unique_key LIKE 'bench:%'"
             ),
-            {"t": at, "team": TEAM},
+            {"t": at},
         )
 
 
-def bench_delivery(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    from dataclasses import replace
-    from zoneinfo import ZoneInfo
+# --- 1. delivery ----------------------------------------------------------------------------
+
+
+def drive(spec: dict[str, Any]) -> dict[str, Any]:
+    """One burst through this process's scheduler (the code on sys.path: the current tree, or
+    an older commit's). Only APIs both have are used here."""
+    import logging
 
     from bot.app import create_app
     from bot.scheduler import build_scheduler
-    from bot.settings import Settings
-    from storage.db import make_engine, session_scope, upgrade
-    from storage.outbox import schedule_message
+    from storage.db import make_engine, upgrade
 
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    fake = ctx.Process(target=_fake_process, args=(child, args.channels), daemon=True)
-    fake.start()
-    api_url = parent.recv()
-    (tmp / "delivery").mkdir(parents=True, exist_ok=True)
-    url, drop = fresh_database(args.database_url, tmp / "delivery")
+    logging.basicConfig(
+        level=os.environ.get("BENCH_LOG", "WARNING"), format="%(relativeCreated)d %(message)s"
+    )
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    tmp = Path(spec["tmp"])
+    tmp.mkdir(parents=True, exist_ok=True)
+    url, drop = fresh_database(spec["database_url"], tmp)
     engine = make_engine(url)
     upgrade(engine)
-    settings = Settings(
-        slack_bot_token="xoxb-bench",
-        slack_signing_secret="bench",
-        slack_api_url=api_url,
-        database_url=url,
-    )
-    settings = replace(settings, timezone=ZoneInfo(midday_zone()))
+    settings = _bench_settings(spec["api_url"], url)
     create_app(settings, engine=engine, token_verification_enabled=False)  # registers kinds
-    occurrence = date.today() + timedelta(days=30)
-    deadline_id = setup_workspace(engine, occurrence)
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
-    with session_scope(engine, write=True) as session:
-        for i in range(args.reminders):
-            schedule_message(
-                session=session,
-                team_id=TEAM,
-                kind="reminder",
-                unique_key=f"bench:{i}",
-                ref=f"deadline:{deadline_id}:{occurrence.isoformat()}",
-                due_at=due,
-                target=_channel(i % args.channels),
-                payload=payload(deadline_id, occurrence),
-            )
-    per_channel = Counter(_channel(i % args.channels) for i in range(args.reminders))
-    busiest = max(per_channel.values())
-    lower_bound = float(busiest - 1)  # seconds between the first and last post there
-    options = {} if args.workers is None else {"max_workers": args.workers}
-    scheduler = build_scheduler(settings, engine=engine, **options)
+    phase = float(spec["phase"])
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30)
+    _schedule_burst(engine, spec["teams"], spec["reminders"], due)
+    scheduler = build_scheduler(settings, engine=engine)
     scheduler.refresh()
     scheduler.warm_up()  # what start() does before its first tick
-    # Setup (1,000 inserts, building the scheduler) can outlast the 3 s on a busy machine; then
-    # the tick would start late and the setup would count as lateness. Move the due second
-    # past the setup instead.
-    if datetime.now(UTC) > due - timedelta(seconds=1 + args.phase):
-        due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2 + args.phase)
-        _move_due(engine, due)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2 + phase)
+    _move_due(engine, due)
     # Tick the way the interval job would: its last tick before the due second falls `phase`
-    # seconds before it (1 s in production: the job ticks a second before every 5-second mark,
+    # seconds before it (2 s in production: the job ticks 2 s before every 5-second mark,
     # and reminders are due on whole minutes; 0 is a tick that comes exactly on the due second,
     # e.g. the first tick of a process started just then).
-    while datetime.now(UTC) < due - timedelta(seconds=args.phase):
+    while datetime.now(UTC) < due - timedelta(seconds=phase):
         time.sleep(0.001)
-    parent.send("stats")
-    fake_cpu_before = parent.recv()[2]
     cpu_before = time.process_time()
-    tick_mono = time.monotonic()
-    tick_at = datetime.now(UTC)
+    tick_mono, tick_at = time.monotonic(), datetime.now(UTC)
     stats = scheduler.tick()
     done_mono = time.monotonic()
-    due_mono = tick_mono + (due - tick_at).total_seconds()
-    our_cpu = time.process_time() - cpu_before
-    parent.send("stats")
-    posted, limited, fake_cpu = parent.recv()
-    parent.send("stop")
-    parent.recv()
-    fake.join(timeout=5)
+    cpu = time.process_time() - cpu_before
+    rss = rss_mb()
     scheduler.shutdown()
     engine.dispose()
     if drop:
         drop()
-    times = sorted(at for _, at in posted)
-    first_late = times[0] - due_mono
-    total = times[-1] - due_mono
-    print(f"1. Delivery, the tick {args.phase:g} s before the due second")
-    print(f"   reminders {args.reminders}, channels {args.channels}, busiest channel {busiest}")
+    return {
+        "due_mono": tick_mono + (due - tick_at).total_seconds(),
+        "done_mono": done_mono,
+        "cpu": cpu,
+        "rss": rss,
+        "sent": stats.sent,
+        "retried": stats.retried,
+        "rate_limited": stats.rate_limited,
+    }
+
+
+def bench_delivery(args: argparse.Namespace, tmp: Path, latency: float, phase: float) -> None:
+    senders = [("new", None)]
+    if args.old_tree is not None:
+        senders.insert(0, (f"old ({args.old_rev})", args.old_tree))
     print(
-        f"   delivered {len(posted)} (tick: {stats.sent} sent, {stats.retried} retried, "
-        f"{stats.rate_limited} waited out a 429)"
+        f"1. Delivery at {latency * 1000:.0f} ms a call, the tick {phase:g} s before the due second"
     )
-    print(f"   429 answers from the fake: {limited}")
-    print(f"   lateness of the first: {first_late:.3f} s (target <= 2 s)")
+    per_channel = Counter(i % args.teams for i in range(args.reminders))
+    busiest = max(per_channel.values())
+    bound = (busiest - 1) + latency
     print(
-        f"   all delivered after {total:.3f} s; rate-limit lower bound {lower_bound:.0f} s; "
-        f"ratio {total / lower_bound:.3f} (target <= 1.1)"
+        f"   {args.reminders} reminders over {args.teams} workspaces' channels; busiest {busiest}; "
+        f"bound {bound:.2f} s"
     )
-    print(f"   tick returned {done_mono - due_mono:.3f} s after the due second")
+    for name, tree in senders:
+        fake = Fake(args.teams, latency)
+        spec = {
+            "api_url": fake.api_url,
+            "database_url": args.database_url,
+            "teams": args.teams,
+            "reminders": args.reminders,
+            "phase": phase,
+            "tmp": str(tmp / f"{name.split()[0]}-{latency}-{phase}"),
+        }
+        before = fake.stats()["cpu"]
+        env = dict(os.environ)
+        if tree is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(tree), str(ROOT)])
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.reminders", "--drive", json.dumps(spec)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        stats = fake.stats()
+        fake.stop()
+        if done.returncode != 0:
+            print(f"   {name}: failed: {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        shown = sorted(at for _, at in stats["posted"])  # when Slack counted each post
+        if not shown:
+            print(f"   {name}: nothing delivered")
+            continue
+        answered_last = shown[-1] + latency / 2  # the answer's way back
+        total = answered_last - result["due_mono"]
+        first = shown[0] - result["due_mono"]
+        cpu_per_1000 = result["cpu"] * 1000 / max(1, len(shown))
+        print(
+            f"   {name:>14}: delivered {len(shown)} ({result['retried']} retried, "
+            f"{stats['limited']} 429s) after {total:.3f} s: ratio {total / bound:.3f} "
+            f"(target <= 1.1); first shown {first:.3f} s after the due second (target <= 0.5); "
+            f"CPU {cpu_per_1000:.2f} s per 1,000 posts; peak connections "
+            f"{stats['peak_connections']} ({stats['new_connections']} opened); "
+            f"RSS {result['rss']:.0f} MB; fake CPU {stats['cpu'] - before:.2f} s"
+        )
+
+
+def old_tree(rev: str, tmp: Path) -> Path | None:
+    """The source packages of an older commit, to run its sender against the same fake."""
+    target = tmp / f"old-{rev}"
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = subprocess.run(
+            ["git", "archive", rev, "bot", "handlers", "storage"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    except (subprocess.CalledProcessError, FileNotFoundError) as err:
+        print(f"   (no old sender: cannot read {rev}: {err})")
+        return None
+    return target
+
+
+# --- 2. recovery under the history limit ------------------------------------------------------
+
+
+def bench_recovery(args: argparse.Namespace, tmp: Path) -> None:
+    """A dead process's claims taken over: how many history reads, and how long at Slack's
+    limit for non-Marketplace apps (time-scaled)."""
+    scale = args.history_scale
     print(
-        f"   CPU used: scheduler process {our_cpu:.2f} s, fake Slack process "
-        f"{fake_cpu - fake_cpu_before:.2f} s, on {os.cpu_count()} cores"
+        f"2. Recovery under conversations.history's limit (1 read/min/workspace, 15 messages; "
+        f"time-scaled {scale:g}:1)"
     )
-    deciles = [times[int(len(times) * q / 10) - 1] - due_mono for q in range(1, 11)]
-    print("   deciles of delivery (s): " + " ".join(f"{d:.2f}" for d in deciles))
-    return {"first": first_late, "total": total, "ratio": total / lower_bound}
+    scenarios = [
+        # name, teams, rows per team channel, rows attempted, of which posted
+        ("burst of 1,000 over 357 workspaces, killed 1 s in", 357, 1000, 357, 300),
+        ("100 unconfirmed in one workspace's channel", 1, 100, 100, 60),
+    ]
+    for n, (name, teams, rows, attempted, posted) in enumerate(scenarios):
+        _recovery_run(args, tmp / f"recovery{n}", name, teams, rows, attempted, posted, scale)
+
+
+def _recovery_run(
+    args: argparse.Namespace,
+    tmp: Path,
+    name: str,
+    teams: int,
+    rows: int,
+    attempted: int,
+    posted: int,
+    scale: float,
+) -> None:
+    from bot.app import create_app
+    from bot.scheduler import build_scheduler
+    from storage.db import make_engine, session_scope, upgrade
+    from storage.models import OutboxMessage, OutboxState, outbox_marker
+    from storage.outbox import claim_due, mark_attempting
+
+    fake = Fake(teams, 0.0, history_every=60.0 / scale)
+    tmp.mkdir(parents=True, exist_ok=True)
+    url, drop = fresh_database(args.database_url, tmp)
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = _bench_settings(fake.api_url, url)
+    create_app(settings, engine=engine, token_verification_enabled=False)
+    due = datetime.now(UTC).replace(microsecond=0)
+    _schedule_burst(engine, teams, rows, due)
+    lease = timedelta(minutes=5)
+    with session_scope(engine, write=True) as session:
+        claims = claim_due(session=session, now=due, worker="dead", lease=lease, per_target=rows)
+        # The dead process's post order: every channel's first message, then every second...
+        level: Counter[str] = Counter()
+        order = []
+        for claim in claims:
+            order.append((level[claim.target], claim))
+            level[claim.target] += 1
+        order.sort(key=lambda x: x[0])
+        tried = [c for _, c in order[:attempted]]
+        mark_attempting(session=session, worker="dead", ids=[c.id for c in tried], now=due)
+    for claim in tried[:posted]:
+        fake.post(claim.target, outbox_marker(claim.id))
+    # The lease has run out: a scheduler whose clock is past it takes the rows over.
+    offset = lease + timedelta(seconds=1)
+    scheduler = build_scheduler(settings, engine=engine, clock=lambda: datetime.now(UTC) + offset)
+    scheduler._last_refresh = datetime.now(UTC) + offset  # only the takeover is measured
+    started = time.monotonic()
+    totals: Counter[str] = Counter()
+    while time.monotonic() - started < 600:
+        stats = scheduler.tick()
+        for key in ("sent", "recovered", "released", "retried", "failed"):
+            totals[key] += getattr(stats, key)
+        with session_scope(engine) as session:
+            from sqlmodel import func, select
+
+            left = session.exec(
+                select(func.count()).where(OutboxMessage.state != OutboxState.SENT.value)
+            ).one()
+        if left == 0:
+            break
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    stats = fake.stats()
+    fake.stop()
+    scheduler.shutdown()
+    engine.dispose()
+    if drop:
+        drop()
+    reads = Counter(team for _, team in stats["history"])
+    busiest = max(reads.values()) if reads else 0
+    look_done = max((at for at, _ in stats["history"]), default=started) - started
+    per_row_reads = Counter(c.team_id for c in claims)  # the look per claimed row, as before
+    print(f"   {name}:")
+    print(
+        f"     claimed {len(claims)}, attempted {attempted}, in Slack {posted}: recovered "
+        f"{totals['recovered']}, posted {totals['sent']}, duplicates {stats['duplicates']}, "
+        f"left {left}"
+    )
+    print(
+        f"     history reads {sum(reads.values())} (busiest workspace {busiest}); the look was "
+        f"done after {look_done * scale / 60:.1f} min at Slack's limit; all delivered after "
+        f"{elapsed:.1f} s scaled ({elapsed * scale / 60:.1f} min) — the per-channel pace is "
+        f"not scaled"
+    )
+    print(
+        f"     a look per claimed row (the sender before) would read {len(claims)} times, "
+        f"{max(per_row_reads.values())} in the busiest workspace: "
+        f"{max(per_row_reads.values()) - 1} min at the limit, at least"
+    )
 
 
 # --- 2. tick cost with a million future rows --------------------------------------------------
@@ -408,30 +666,45 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--reminders", type=int, default=1000)
-    parser.add_argument("--channels", type=int, default=357)
-    parser.add_argument(
-        "--workers", type=int, default=None, help="posting threads (default: the scheduler's)"
-    )
+    parser.add_argument("--teams", type=int, default=357, help="workspaces, one channel each")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--ticks", type=int, default=40)
     parser.add_argument(
-        "--phases",
-        default="1,0",
-        help="seconds between the interval job's last tick and the due second, one delivery "
-        "run each (default 1,0: as the interval job ticks, and a tick on the due second itself)",
+        "--slack-latency",
+        default="0,0.12",
+        help="seconds a Slack call takes in the fake (a new connection: two round trips more); "
+        "one delivery run per value",
     )
+    parser.add_argument(
+        "--phases",
+        default="2,0",
+        help="seconds between the interval job's last tick and the due second, one delivery "
+        "run each (default 2,0: as the interval job ticks, and a tick on the due second itself)",
+    )
+    parser.add_argument(
+        "--old-rev", default=None, help="also run this commit's sender against the same fake"
+    )
+    parser.add_argument("--history-scale", type=float, default=60.0)
     parser.add_argument("--skip-delivery", action="store_true")
+    parser.add_argument("--skip-recovery", action="store_true")
     parser.add_argument("--skip-tick", action="store_true")
+    parser.add_argument("--drive", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.drive is not None:
+        print(json.dumps(drive(json.loads(args.drive))))
+        return 0
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         backend = (args.database_url or "sqlite").split(":")[0]
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"reminders benchmark on {backend}, python {sys.version.split()[0]}, load {load}")
+        args.old_tree = old_tree(args.old_rev, tmp) if args.old_rev else None
         if not args.skip_delivery:
-            for n, phase in enumerate(float(p) for p in args.phases.split(",")):
-                args.phase = phase
-                bench_delivery(args, tmp / f"phase{n}")
+            for latency in (float(x) for x in args.slack_latency.split(",")):
+                for phase in (float(p) for p in args.phases.split(",")):
+                    bench_delivery(args, tmp, latency, phase)
+        if not args.skip_recovery:
+            bench_recovery(args, tmp)
         if not args.skip_tick:
             bench_tick(args, tmp)
     return 0

@@ -6,10 +6,13 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+from storage.calendar import DEFAULT_EXTRA_CLOSED_DAYS, set_extra_closed_days
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///dks-bot.db"
@@ -32,6 +35,14 @@ class Settings:
     reminder_grace_hours: float = 12.0
     # Used to key HMACs (anonymous feedback); a random one per process is safe for tests only.
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    # (month, day) closed every year besides weekends and public holidays: no reminders then.
+    extra_closed_days: tuple[tuple[int, int], ...] = DEFAULT_EXTRA_CLOSED_DAYS
+
+    def __post_init__(self) -> None:
+        # The working days are the process's, as its settings are: the scheduler's refresh,
+        # the CLI and the feedback follow-ups plan without a Settings in hand, so reading the
+        # settings installs them (storage.calendar).
+        set_extra_closed_days(self.extra_closed_days)
 
     @property
     def has_slack_credentials(self) -> bool:
@@ -120,7 +131,27 @@ class Settings:
                     "`python -c 'import secrets; print(secrets.token_hex(32))'`."
                 )
             kwargs["secret_key"] = key
+        if (closed := get("DKS_EXTRA_CLOSED_DAYS")) is not None:
+            kwargs["extra_closed_days"] = _parse_closed_days(closed)
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _parse_closed_days(raw: str) -> tuple[tuple[int, int], ...]:
+    """«12-24,12-31» → ((12, 24), (12, 31)); «none» → ()."""
+    if raw.casefold() in ("none", "ingen"):
+        return ()
+    days: set[tuple[int, int]] = set()
+    for part in (p.strip() for p in raw.split(",")):
+        month, _, day = part.partition("-")
+        try:
+            date(2000, int(month), int(day))  # a leap year: 02-29 is a day of the year
+        except ValueError:
+            raise SettingsError(
+                f"DKS_EXTRA_CLOSED_DAYS={raw!r} must be days of the year as MM-DD separated by "
+                f"commas, such as 12-24,12-31, or 'none': {part!r} is not one."
+            ) from None
+        days.add((int(month), int(day)))
+    return tuple(sorted(days))
 
 
 def _normalise_database_url(url: str) -> str:

@@ -4,16 +4,20 @@ The one home of the rules every read path shares: how a recurring item's days ar
 (`rule_days`, `next_day_not_done`), what an item's first day and clock time are (`start_of`,
 `time_of`) and how occurrences are ordered (`sort_key`). The SQL reads here and the in-memory
 copies in storage.snapshot both use them, so the two cannot drift apart.
+
+Also which days are working days (no weekends, Norwegian public holidays or extra closed
+days): reminders move to the working day before, snoozes and feedback follow-ups to the next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
+import holidays
 from dateutil.rrule import rrule, rrulestr
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_
 from sqlalchemy import select as sa_select
@@ -23,6 +27,56 @@ from storage.folding import like_pattern
 from storage.models import DatePrecision, Deadline, Meeting
 
 Item = TypeVar("Item", bound=Deadline | Meeting)
+
+
+# --- working days ---------------------------------------------------------------------------
+
+
+# Not public holidays in `holidays`, but Norwegian offices close (month, day).
+DEFAULT_EXTRA_CLOSED_DAYS: tuple[tuple[int, int], ...] = ((12, 24), (12, 31))
+_extra_closed_days: frozenset[tuple[int, int]] = frozenset(DEFAULT_EXTRA_CLOSED_DAYS)
+
+
+def set_extra_closed_days(days: Iterable[tuple[int, int]]) -> None:
+    """Days of the year (month, day) closed besides weekends and public holidays.
+
+    Process-wide, set from `DKS_EXTRA_CLOSED_DAYS` when the settings are read: the scheduler's
+    refresh, the CLI's preview and the feedback follow-ups plan without settings in hand, and
+    every process must agree on the working days or they would move each other's reminders.
+    """
+    global _extra_closed_days
+    _extra_closed_days = frozenset(days)
+
+
+@lru_cache(maxsize=64)
+def _norwegian_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("NO", years=[year]).keys())
+
+
+def is_working_day(day: date) -> bool:
+    return (
+        day.weekday() < 5
+        and (day.month, day.day) not in _extra_closed_days
+        and day not in _norwegian_holidays(day.year)
+    )
+
+
+def previous_working_day(day: date) -> date:
+    """`day` itself when it is a working day, else the closest working day before it."""
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def next_working_day(after: date) -> date:
+    """The first working day strictly after `after`."""
+    day = after + timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+# --- occurrences ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -171,6 +225,20 @@ def occurrences_of(item: Item, start: date, end: date | None) -> list[Occurrence
     """The item's occurrences that overlap [start, end] (end None: the next one)."""
     spans = _spans(start_of(item), item.end_date, item.rrule, item.confirmed_until, start, end)
     return [Occurrence(item, s, e, expected) for s, e, expected in spans]
+
+
+def starts_on(item: Item, day: date) -> bool:
+    """Whether one of the item's occurrences starts on that day."""
+    return any(o.start == day for o in occurrences_of(item, day, day))
+
+
+def load_items(*, session: Session, model: type[Item], ids: Iterable[int]) -> dict[int, Item]:
+    """Rows by id in one query (a burst's renderers need hundreds at once)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    found = session.exec(select(model).where(col(model.id).in_(wanted)))
+    return {int(item.id or 0): item for item in found}
 
 
 def _filters(model: type[Item], team_id: str, query: str | None) -> list[ColumnElement[bool]]:

@@ -27,10 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from storage.calendar import next_working_day
 from storage.db import is_sqlite, session_scope
 from storage.models import FeedbackAnswer, OutboxState, Performance, Production, School
 from storage.outbox import cancel_messages, messages_for_ref, schedule_message
-from storage.reminders import next_working_day
 from storage.tourplan import (
     PerformanceInfo,
     as_utc,

@@ -9,9 +9,10 @@ together. Claiming is the only place where two scheduler processes meet:
   starts with `BEGIN IMMEDIATE` (storage.db.session_scope(write=True)), which serialises
   claimers, and the claim is one `UPDATE … RETURNING`.
 
-A claim sets a lease (`available_at` = lease end). A row whose lease ran out was claimed by a
-process that died or stalled: it is claimed again with `needs_check`, and the sender looks for
-the message in the channel before posting it again.
+A claim sets a lease (`available_at` = lease end). The sender records `attempted_at` before it
+posts (`mark_attempting`). A row whose lease ran out was claimed by a process that died or
+stalled: when it carries `attempted_at` it is claimed again with `needs_check`, and the sender
+looks for the message in the channel before posting it again; without, it was never posted.
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ class Claim:
     late: bool
     # Not to be posted before this instant: the due time of a row claimed ahead of it.
     send_at: datetime
+    # The first unsettled post attempt: a history check reads from here.
+    attempted_at: datetime | None = None
 
 
 def claim_due(
@@ -266,9 +269,16 @@ def claim_due(
         table.update()
         .where(table.c.id.in_(chosen))
         .values(
-            # A row that was already claimed lost its lease: its message may be in Slack.
+            # A row that was already claimed lost its lease: if its post was attempted, the
+            # message may be in Slack.
             needs_check=case(
-                (table.c.state == OutboxState.CLAIMED.value, True),
+                (
+                    and_(
+                        table.c.state == OutboxState.CLAIMED.value,
+                        table.c.attempted_at.is_not(None),
+                    ),
+                    True,
+                ),
                 else_=table.c.needs_check,
             ),
             state=OutboxState.CLAIMED.value,
@@ -291,6 +301,7 @@ def claim_due(
             table.c.attempts,
             table.c.needs_check,
             table.c.late,
+            table.c.attempted_at,
         )
     )
     claims = [
@@ -306,10 +317,20 @@ def claim_due(
             needs_check=bool(needs_check),
             late=bool(late),
             send_at=max(due_at, moment),
+            attempted_at=attempted_at,
         )
-        for row_id, team_id, kind, ref, target, due_at, attempts, needs_check, late in conn.execute(
-            stmt
-        )
+        for (
+            row_id,
+            team_id,
+            kind,
+            ref,
+            target,
+            due_at,
+            attempts,
+            needs_check,
+            late,
+            attempted_at,
+        ) in conn.execute(stmt)
     ]
     claims.sort(key=lambda c: (c.due_at, c.id))
     return claims
@@ -345,6 +366,7 @@ def mark_sent(
         ts=ts,
         sent_at=_aware(now),
         needs_check=False,
+        attempted_at=None,
         error=None,
     )
 
@@ -372,6 +394,7 @@ def mark_sent_many(
             sent_at=stamp,
             updated_at=stamp,
             needs_check=False,
+            attempted_at=None,
             error=None,
         )
     )
@@ -438,9 +461,34 @@ def mark_retry(
         state=OutboxState.PENDING.value,
         available_at=_aware(retry_at),
         needs_check=needs_check,
+        # Nothing can be in Slack (e.g. a 429): forget the attempt; the next post starts anew.
+        **({} if needs_check else {"attempted_at": None}),
         error=reason[:300],
         claimed_by=None,
     )
+
+
+def mark_attempting(
+    *, session: Session, worker: str, ids: Sequence[int], now: datetime
+) -> set[int]:
+    """Record that these held rows are about to be posted (one statement); returns the ids
+    still held by this worker, the only ones that may be posted. An earlier unsettled attempt
+    keeps its time: a history check must read from the first."""
+    if not ids:
+        return set()
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    stamp = _aware(now)
+    stmt = (
+        table.update()
+        .where(
+            table.c.id.in_(list(ids)),
+            table.c.state == OutboxState.CLAIMED.value,
+            table.c.claimed_by == worker,
+        )
+        .values(attempted_at=func.coalesce(table.c.attempted_at, stamp), updated_at=stamp)
+        .returning(table.c.id)
+    )
+    return {row_id for (row_id,) in session.connection().execute(stmt)}
 
 
 def release(

@@ -5,10 +5,16 @@ Rules (all in the bot's time zone, so 09:00 stays 09:00 across daylight-saving c
 * Deadlines get reminders 14, 7 and 1 days before, meetings 7 and 1 days before, at 09:00;
   a workspace (`Workspace.reminder_offsets_days`) or an item (`reminder_offsets_days`) may
   choose other days. Meetings that start after 10:00 also get one the same morning.
-* A reminder that would fall on a Saturday, Sunday or Norwegian public holiday moves to the
-  working day before: it is a reminder *before* something, so earlier is safe, later is not.
+* A reminder that would fall on a Saturday, Sunday, Norwegian public holiday or extra closed
+  day (Christmas Eve and New Year's Eve unless configured otherwise) moves to the working day
+  before: it is a reminder *before* something, so earlier is safe, later is not.
 * Nothing is posted between 21:00 and 07:00; anything moved later (a snooze, a late send after
   downtime) moves forward to the next allowed time, never back.
+* A snooze never brings a reminder back after its item starts (or is due): close to the item,
+  it offers times later that day instead of the next working morning.
+* An occurrence still ahead whose reminder times had all passed when it was added, moved
+  there, or when the channel was chosen, gets one catch-up reminder at the next working
+  moment, saying why it is late (never one per missed time, never twice).
 
 The outbox holds the planned reminders for a rolling window (`WINDOW_DAYS`); `reconcile`
 brings it in step with the calendar: new rows, moved rows, cancelled rows.
@@ -20,16 +26,19 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import holidays
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.calendar import Occurrence, upcoming
+from storage.calendar import (
+    Occurrence,
+    previous_working_day,
+    starts_on,
+    upcoming,
+)
 from storage.models import (
     DatePrecision,
     Deadline,
@@ -41,16 +50,18 @@ from storage.models import (
     Workspace,
 )
 from storage.outbox import cancel_messages, schedule_message
+from storage.posting_times import (
+    REMINDER_TIME,
+    at_local,
+    next_working_moment,
+)
 
 ItemKind = Literal["deadline", "meeting"]
 REMINDER_KIND = "reminder"
 # A DM to coordinators when reminders cannot be posted in the chosen channel.
 ALERT_KIND = "reminder_alert"
 DEFAULT_OFFSETS: dict[str, tuple[int, ...]] = {"deadline": (14, 7, 1), "meeting": (7, 1)}
-REMINDER_TIME = time(9, 0)
 SAME_MORNING_AFTER = time(10, 0)  # meetings starting later than this get a same-morning one
-QUIET_START = time(21, 0)
-QUIET_END = time(7, 0)
 WINDOW_DAYS = 60  # how far ahead reminders are materialised in the outbox
 MAX_OFFSET_DAYS = 90
 MAX_OFFSETS = 6
@@ -58,57 +69,10 @@ MAX_OFFSETS = 6
 _REMINDABLE = (DatePrecision.DAY.value, DatePrecision.WEEK.value)
 PLAN_PREFIX = "plan:"
 SNOOZE_PREFIX = "snooze:"
-
-
-# --- days and times -------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _norwegian_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("NO", years=[year]).keys())
-
-
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _norwegian_holidays(day.year)
-
-
-def previous_working_day(day: date) -> date:
-    """`day` itself when it is a working day, else the closest working day before it."""
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def next_working_day(after: date) -> date:
-    """The first working day strictly after `after`."""
-    day = after + timedelta(days=1)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
-def at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
-    """A local wall-clock time as an aware UTC instant (zoneinfo applies the day's offset)."""
-    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
-
-
-def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
-    local = moment.astimezone(tz).time()
-    return local >= QUIET_START or local < QUIET_END
-
-
-def next_allowed(moment: datetime, tz: ZoneInfo) -> datetime:
-    """`moment` if a message may be posted then, else the next 07:00 (moving forward only)."""
-    if not in_quiet_hours(moment, tz):
-        return moment.astimezone(UTC)
-    local = moment.astimezone(tz)
-    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
-    return at_local(day, QUIET_END, tz)
-
-
-def snooze_until(now: datetime, tz: ZoneInfo) -> datetime:
-    """«Minn meg på i morgen»: the next working day at 09:00."""
-    return at_local(next_working_day(now.astimezone(tz).date()), REMINDER_TIME, tz)
+CATCH_UP_PREFIX = "catchup:"
+# Why a catch-up reminder comes late: the channel was chosen, or the item added or moved there,
+# after its last reminder time.
+CatchUp = Literal["channel", "item"]
 
 
 # --- offsets --------------------------------------------------------------------------------
@@ -213,14 +177,18 @@ def item_clock(item: Deadline | Meeting) -> time | None:
     return item.due_time if isinstance(item, Deadline) else item.start_time
 
 
-def starts_at(item: Deadline | Meeting, occurrence: date, tz: ZoneInfo) -> datetime:
+def begins_at(kind: str, occurrence: date, clock: time | None, tz: ZoneInfo) -> datetime:
     """When the thing happens: a deadline without a time lasts the whole day."""
-    clock = item_clock(item)
     if clock is None:
-        if isinstance(item, Deadline):
+        if kind == "deadline":
             return at_local(occurrence + timedelta(days=1), time(0, 0), tz)
         return at_local(occurrence, time(0, 0), tz)
     return at_local(occurrence, clock, tz)
+
+
+def starts_at(item: Deadline | Meeting, occurrence: date, tz: ZoneInfo) -> datetime:
+    kind = "deadline" if isinstance(item, Deadline) else "meeting"
+    return begins_at(kind, occurrence, item_clock(item), tz)
 
 
 def plan_occurrence(
@@ -266,11 +234,11 @@ def _occurrences(
 
 
 def done_occurrences(
-    *, session: Session, team_id: str, deadline_ids: Iterable[int] | None = None
+    *, session: Session, team_id: str | None, deadline_ids: Iterable[int] | None = None
 ) -> set[tuple[int, date]]:
-    stmt = select(col(DeadlineDone.deadline_id), col(DeadlineDone.occurrence)).where(
-        col(DeadlineDone.team_id) == team_id
-    )
+    stmt = select(col(DeadlineDone.deadline_id), col(DeadlineDone.occurrence))
+    if team_id is not None:
+        stmt = stmt.where(col(DeadlineDone.team_id) == team_id)
     if deadline_ids is not None:
         stmt = stmt.where(col(DeadlineDone.deadline_id).in_(list(deadline_ids)))
     return {(int(i), d) for i, d in session.exec(stmt).all()}
@@ -363,6 +331,16 @@ class ReconcileResult:
     cancelled: int
 
 
+def _payload(planned: PlannedReminder, item: Deadline | Meeting) -> dict[str, Any]:
+    return {
+        "item_kind": planned.item_kind,
+        "item_id": planned.item_id,
+        "offset": planned.offset,
+        "expected": planned.expected,
+        **snapshot(item, planned.occurrence),
+    }
+
+
 def reconcile(
     *,
     session: Session,
@@ -371,12 +349,15 @@ def reconcile(
     tz: ZoneInfo,
     grace: timedelta,
     only: tuple[ItemKind, int] | None = None,
+    catch_up: CatchUp | None = None,
 ) -> ReconcileResult:
     """Bring the outbox's planned reminders in step with the calendar and the settings.
 
     New reminders inside the window are scheduled, moved ones are moved, ones the calendar no
     longer asks for are cancelled. Rows already due but unsent (downtime) are kept while the
-    calendar still asks for them, and never created after the fact. Call in a write session.
+    calendar still asks for them, and never created after the fact. With `catch_up` (an item
+    was just saved, or the channel just chosen) occurrences whose reminder times all passed
+    unplanned get one late reminder (`_catch_up`). Call in a write session.
     """
     workspace = lock_workspace(session=session, team_id=team_id)
     prefix = item_ref(*only) if only else ""
@@ -434,13 +415,7 @@ def reconcile(
         if item is None:
             continue
         existing = pending.get(planned.unique_key)
-        payload = {
-            "item_kind": planned.item_kind,
-            "item_id": planned.item_id,
-            "offset": planned.offset,
-            "expected": planned.expected,
-            **snapshot(item, planned.occurrence),
-        }
+        payload = _payload(planned, item)
         if (
             existing is not None
             and existing.due_at == planned.at
@@ -461,16 +436,21 @@ def reconcile(
             now=now,
         )
         scheduled += 1
+    stale: list[int] = []
+    if catch_up is not None:
+        scheduled += _catch_up(
+            session=session, workspace=workspace, now=now, tz=tz, only=only, why=catch_up
+        )
     cancelled = 0
     live = {(p.item_kind, p.item_id, p.occurrence) for p in wanted}
-    stale: list[int] = []
     for unique_key, message in pending.items():
         if unique_key.startswith(PLAN_PREFIX):
             if unique_key not in wanted_keys:
                 stale.append(message.id or 0)
-        elif unique_key.startswith(SNOOZE_PREFIX):
+        elif unique_key.startswith((SNOOZE_PREFIX, CATCH_UP_PREFIX)):
             parsed = parse_ref(message.ref)
-            # A snooze lives as long as its occurrence does (done, moved or deleted ends it).
+            # A snooze or catch-up lives as long as its occurrence does (done, moved or
+            # deleted ends it).
             if (
                 parsed is not None
                 and parsed not in live
@@ -482,14 +462,100 @@ def reconcile(
     return ReconcileResult(scheduled, cancelled)
 
 
+def _catch_up(
+    *,
+    session: Session,
+    workspace: Workspace,
+    now: datetime,
+    tz: ZoneInfo,
+    only: tuple[ItemKind, int] | None,
+    why: CatchUp,
+) -> int:
+    """One late reminder for each occurrence still ahead whose reminder times have all passed
+    while none of its reminders was posted, is waiting, or was given up by the scheduler:
+    the item was added or moved there late, or the channel chosen late. It goes out at the next
+    working moment if that is before the item, stands in for the last missed time only, and
+    has one key per occurrence, so it is never sent twice. Returns how many were scheduled.
+    """
+    horizon = timedelta(days=MAX_OFFSET_DAYS + 1)
+    last: dict[str, PlannedReminder] = {}
+    for planned in plan(
+        session=session,
+        workspace=workspace,
+        now=now,
+        until=now + horizon,
+        tz=tz,
+        only=only,
+        since=now - horizon,
+    ):
+        last[planned.ref] = planned  # earliest first: the last one stays
+    today = now.astimezone(tz).date()
+    missed = {ref: p for ref, p in last.items() if p.at < now and p.occurrence >= today}
+    if not missed:
+        return 0
+    rows = session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.team_id) == workspace.team_id,
+            col(OutboxMessage.kind) == REMINDER_KIND,
+            col(OutboxMessage.ref).in_(list(missed)),
+        )
+    ).all()
+    handled = {r.ref for r in rows if r.state != OutboxState.CANCELLED.value}
+    waiting = {
+        r.ref: r
+        for r in rows
+        if r.unique_key.startswith(CATCH_UP_PREFIX) and r.state == OutboxState.PENDING.value
+    }
+    at = next_working_moment(now, tz)
+    scheduled = 0
+    for ref, planned in missed.items():
+        item = load_item(session=session, kind=planned.item_kind, item_id=planned.item_id)
+        if item is None:
+            continue
+        begins = starts_at(item, planned.occurrence, tz)
+        if (row := waiting.get(ref)) is not None:
+            # Already waiting: it keeps its time and follows the item's changes and channel,
+            # unless the item now comes first.
+            if row.due_at >= begins:
+                _cancel_ids(session=session, ids=[row.id or 0], reason="changed", now=now)
+                continue
+            due = row.due_at
+        elif ref in handled or at >= begins:
+            continue
+        else:
+            due = at
+        late = {"catch_up": why, "missed_at": planned.at.isoformat()}
+        if row is not None:  # what made it late stays what it was
+            late = {key: (row.payload or {}).get(key, value) for key, value in late.items()}
+        payload = {**_payload(planned, item), **late}
+        if row is not None and (row.target, row.payload) == (planned.target, payload):
+            continue
+        schedule_message(
+            session=session,
+            team_id=workspace.team_id,
+            kind=REMINDER_KIND,
+            unique_key=f"{CATCH_UP_PREFIX}{ref}",
+            ref=ref,
+            due_at=due,
+            target=planned.target,
+            payload=payload,
+            revive=True,
+            now=now,
+        )
+        scheduled += 1
+    return scheduled
+
+
 def occurs_on(
     *, session: Session, team_id: str, kind: ItemKind, item_id: int, occurrence: date
 ) -> bool:
     """Whether the item (still) has an occurrence on that day."""
-    found = _occurrences(
-        session=session, team_id=team_id, kind=kind, start=occurrence, end=occurrence
-    )
-    return any(o.item.id == item_id and o.start == occurrence for o in found)
+    item = load_item(session=session, kind=kind, item_id=item_id)
+    return item is not None and item.team_id == team_id and reminds_on(item, occurrence)
+
+
+def reminds_on(item: Deadline | Meeting, day: date) -> bool:
+    return str(item.precision) in _REMINDABLE and starts_on(item, day)
 
 
 def is_done(*, session: Session, team_id: str, deadline_id: int, occurrence: date) -> bool:
@@ -534,14 +600,15 @@ def schedule_snooze(
     occurrence: date,
     target: str,
     user_id: str,
+    at: datetime,
     now: datetime,
-    tz: ZoneInfo,
 ) -> OutboxMessage | None:
-    """«Minn meg på i morgen»: one more reminder of this occurrence, next working day 09:00."""
+    """«Minn meg på …»: one more reminder of this occurrence at `at` (the caller checks that
+    it comes before the item, `handlers/reminders/snooze.py`); None when the item is gone."""
     item = load_item(session=session, kind=item_kind, item_id=item_id)
     if item is None or item.team_id != team_id:
         return None
-    due = snooze_until(now, tz)
+    due = at.astimezone(UTC)
     payload = {
         "item_kind": item_kind,
         "item_id": item_id,
@@ -556,7 +623,7 @@ def schedule_snooze(
         kind=REMINDER_KIND,
         unique_key=(
             f"{SNOOZE_PREFIX}{item_kind}:{item_id}:{occurrence.isoformat()}:"
-            f"{due.date().isoformat()}:{target}"
+            f"{due:%Y-%m-%dT%H:%M}:{target}"
         ),
         ref=occurrence_ref(item_kind, item_id, occurrence),
         due_at=due,

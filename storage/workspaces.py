@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlmodel import Session, col, select
 
@@ -11,6 +11,15 @@ from storage.models import Coordinator, Workspace
 
 def get_workspace(*, session: Session, team_id: str) -> Workspace | None:
     return session.get(Workspace, team_id)
+
+
+def get_workspaces(*, session: Session, team_ids: Iterable[str]) -> dict[str, Workspace]:
+    """Several workspaces in one query, by team id (absent ones are left out)."""
+    wanted = sorted(set(team_ids))
+    if not wanted:
+        return {}
+    found = session.exec(select(Workspace).where(col(Workspace.team_id).in_(wanted)))
+    return {w.team_id: w for w in found}
 
 
 def get_or_create_workspace(*, session: Session, team_id: str) -> Workspace:

@@ -6,7 +6,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from socketserver import ThreadingMixIn
@@ -193,3 +193,31 @@ def make_driver(fake_slack: FakeSlack, settings: Settings, clock: FrozenClock): 
 @pytest.fixture
 def slack(make_driver, sqlite_engine: Engine) -> SlackDriver:  # type: ignore[no-untyped-def]
     return make_driver(sqlite_engine)
+
+
+@pytest.fixture
+def make_scheduler() -> Iterator[Callable[..., Any]]:
+    """build_scheduler for a test; every scheduler built is shut down after it (its event loop
+    thread and HTTP session with it)."""
+    from bot.scheduler import build_scheduler
+
+    built: list[Any] = []
+
+    def make(settings: Settings, **options: Any) -> Any:
+        scheduler = build_scheduler(settings, **options)
+        built.append(scheduler)
+        return scheduler
+
+    yield make
+    for scheduler in built:
+        scheduler.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _default_closed_days() -> Iterator[None]:
+    """Working days are process-wide (storage.calendar): a test that reads settings with other
+    closed days must not leave them to the next test."""
+    from storage.calendar import DEFAULT_EXTRA_CLOSED_DAYS, set_extra_closed_days
+
+    yield
+    set_extra_closed_days(DEFAULT_EXTRA_CLOSED_DAYS)

@@ -432,7 +432,8 @@ def test_the_sender_can_edit_for_14_days_and_not_after(
     [stored] = answers(sqlite_engine)
     assert stored.free_comment == "Andre tanke" and stored.respondent_key is not None
     # The scheduler's tick runs the «forget» row that was planned for the window's end.
-    build_scheduler(slack.settings, engine=sqlite_engine, clock=clock, max_workers=2).tick()
+    with build_scheduler(slack.settings, engine=sqlite_engine, clock=clock) as scheduler:
+        scheduler.tick()
     [stored] = answers(sqlite_engine)
     assert stored.respondent_key is None and stored.user_id == MEMBER  # not anonymous
 
@@ -617,12 +618,12 @@ def test_a_moved_performance_or_an_unlinked_contact_stops_the_old_prompt(
 
 
 def test_the_scheduler_asks_once_after_the_performance_and_an_answer_stops_follow_ups(
-    make_driver, sqlite_engine, clock
+    make_driver, make_scheduler, sqlite_engine, clock
 ):
     clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # 09:00 in Oslo, before the play ends
     ids = load_world(sqlite_engine, TEAM, clock.now)
     slack = make_driver(sqlite_engine)
-    scheduler = build_scheduler(slack.settings, engine=sqlite_engine, clock=clock, max_workers=2)
+    scheduler = make_scheduler(slack.settings, engine=sqlite_engine, clock=clock)
     scheduler.tick()
     assert slack.fake.messages.get("D0KONTAKT", []) == []
     clock.now = datetime(2026, 11, 24, 8, 41, tzinfo=UTC)  # the play ended at 09:40
@@ -654,12 +655,12 @@ def test_the_scheduler_asks_once_after_the_performance_and_an_answer_stops_follo
 
 
 def test_an_unanswered_performance_gets_two_follow_ups_and_no_more(
-    make_driver, sqlite_engine, clock
+    make_driver, make_scheduler, sqlite_engine, clock
 ):
     clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
     load_world(sqlite_engine, TEAM, clock.now)
     slack = make_driver(sqlite_engine)
-    scheduler = build_scheduler(slack.settings, engine=sqlite_engine, clock=clock, max_workers=2)
+    scheduler = make_scheduler(slack.settings, engine=sqlite_engine, clock=clock)
     posted_at = []
     start = datetime(2026, 11, 24, tzinfo=UTC)
     for day in range(10):

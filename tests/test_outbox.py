@@ -14,6 +14,7 @@ from storage.outbox import (
     cancel_messages,
     claim_due,
     get_message,
+    mark_attempting,
     mark_retry,
     mark_sent,
     open_alert,
@@ -126,9 +127,15 @@ def test_claim_takes_only_what_is_due_and_holds_it_for_the_lease(engine) -> None
     assert not claims[0].needs_check
     assert claim(engine, NOW + timedelta(minutes=2), worker="w2") != []  # "later" only
     assert claim(engine, NOW + LEASE - timedelta(seconds=1), worker="w2") == []
-    # The first worker died: once its lease is over the row comes back, flagged for a check.
+    with session_scope(engine, write=True) as session:
+        # Only the holder may record an attempt to post.
+        assert mark_attempting(session=session, worker="w2", ids=[due], now=NOW) == set()
+        assert mark_attempting(session=session, worker="w1", ids=[due], now=NOW) == {due}
+    # The first worker died after trying to post: once its lease is over the row comes back,
+    # flagged for a check from its attempt on.
     [again] = claim(engine, NOW + LEASE, worker="w2")
     assert again.id == due and again.needs_check and again.attempts == 2
+    assert again.attempted_at == NOW
     with session_scope(engine, write=True) as session:
         # The dead worker's late answer no longer counts.
         assert not mark_sent(
@@ -138,6 +145,14 @@ def test_claim_takes_only_what_is_due_and_holds_it_for_the_lease(engine) -> None
             session=session, message_id=due, worker="w2", channel="C1", ts="2", now=NOW
         )
     assert row(engine, due).ts == "2"
+
+
+def test_a_row_claimed_but_never_attempted_comes_back_without_a_check(engine) -> None:  # type: ignore[no-untyped-def]
+    due = schedule(engine, "due", NOW - timedelta(minutes=1))
+    [first] = claim(engine, NOW)
+    [again] = claim(engine, NOW + LEASE, worker="w2")
+    assert again.id == first.id == due
+    assert not again.needs_check and again.attempted_at is None
 
 
 def test_claim_caps_each_target(engine) -> None:  # type: ignore[no-untyped-def]

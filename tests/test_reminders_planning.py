@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.settings import Settings
+from storage.calendar import is_working_day
 from storage.db import session_scope
 from storage.models import DatePrecision, Workspace
+from storage.posting_times import next_allowed, snooze_until
 from storage.reminders import (
     OffsetError,
-    is_working_day,
     mark_done,
-    next_allowed,
     parse_offsets,
     plan,
     previous_working_day,
-    snooze_until,
 )
 from tests.helpers import add_deadline, add_meeting
 
@@ -57,7 +58,9 @@ def planned(engine, now: datetime, until: datetime) -> list[tuple[str, datetime,
         (date(2027, 3, 29), False),  # Easter Monday
         (date(2027, 5, 17), False),  # Constitution Day
         (date(2027, 5, 6), False),  # Ascension Day
-        (date(2026, 12, 24), True),  # Christmas Eve is a working day by law
+        (date(2026, 12, 23), True),
+        (date(2026, 12, 24), False),  # Christmas Eve: no holiday by law, but offices close
+        (date(2026, 12, 31), False),  # New Year's Eve, likewise (DKS_EXTRA_CLOSED_DAYS)
         (date(2026, 12, 25), False),
         (date(2026, 12, 26), False),
         (date(2026, 11, 28), False),  # Saturday
@@ -107,7 +110,7 @@ def test_17_may_and_christmas_shift_to_the_working_day_before(engine) -> None:  
     add_deadline(engine, TEAM, "Romjul", date(2026, 12, 28))
     got = planned(engine, utc(2026, 12, 1, 0), utc(2027, 6, 1, 0))
     assert got == [
-        ("Romjul", utc(2026, 12, 24, 8), 1),  # 27 Sun, 26 and 25 holidays → Christmas Eve
+        ("Romjul", utc(2026, 12, 23, 8), 1),  # 27 Sun, 26 and 25 holidays, 24 closed → 23
         ("Etter 17. mai", utc(2027, 5, 14, 7), 1),  # 17 May Mon, 16 Sun, 15 Sat → Fri, CEST
     ]
 
@@ -222,8 +225,10 @@ def test_quiet_hours_across_dst_are_real_utc_instants() -> None:
         (oslo(2026, 11, 27, 15, 0), oslo(2026, 11, 30, 9, 0)),  # Friday → Monday
         (oslo(2026, 11, 24, 15, 0), oslo(2026, 11, 25, 9, 0)),  # Tuesday → Wednesday
         (oslo(2027, 3, 24, 10, 0), oslo(2027, 3, 30, 9, 0)),  # before Easter → Tuesday after
-        (oslo(2026, 12, 23, 16, 0), oslo(2026, 12, 24, 9, 0)),
+        (oslo(2026, 12, 22, 16, 0), oslo(2026, 12, 23, 9, 0)),
+        (oslo(2026, 12, 23, 16, 0), oslo(2026, 12, 28, 9, 0)),  # past Christmas Eve
         (oslo(2026, 12, 24, 10, 0), oslo(2026, 12, 28, 9, 0)),
+        (oslo(2026, 12, 30, 10, 0), oslo(2027, 1, 4, 9, 0)),  # past New Year's Eve
         (oslo(2026, 11, 27, 23, 30), oslo(2026, 11, 30, 9, 0)),  # late Friday night
     ],
 )
@@ -261,3 +266,33 @@ def test_nothing_planned_before_now_or_after_the_item(engine) -> None:  # type: 
     # 09:00 on the day is after an 08:00 deadline: no reminder; a whole-day deadline gets one.
     assert got == [("Hele dagen", utc(2026, 12, 3, 8), 0)]
     assert planned(engine, utc(2026, 12, 3, 9), utc(2026, 12, 31, 0)) == []
+
+
+def test_new_years_eve_is_closed_like_christmas_eve(engine) -> None:  # type: ignore[no-untyped-def]
+    workspace(engine, reminder_offsets_days="1")
+    add_deadline(engine, TEAM, "Nyttår", date(2027, 1, 4))  # Monday
+    got = planned(engine, utc(2026, 12, 1, 0), utc(2027, 2, 1, 0))
+    assert got == [("Nyttår", utc(2026, 12, 30, 8), 1)]  # 3 Sun, 2 Sat, 1 holiday, 31 closed
+
+
+@pytest.fixture
+def default_settings_after() -> Iterator[None]:
+    yield
+    Settings.from_env({}, dotenv_path=None)  # back to the default closed days
+
+
+@pytest.mark.parametrize(
+    ("closed", "reminded"),
+    [
+        ("none", utc(2026, 12, 24, 8)),  # Christmas Eve is a working day again
+        ("12-31", utc(2026, 12, 24, 8)),
+        ("12-23,12-24", utc(2026, 12, 22, 8)),
+    ],
+)
+@pytest.mark.usefixtures("default_settings_after")
+def test_the_extra_closed_days_are_a_setting(engine, closed: str, reminded: datetime) -> None:  # type: ignore[no-untyped-def]
+    workspace(engine, reminder_offsets_days="1")
+    add_deadline(engine, TEAM, "Romjul", date(2026, 12, 28))
+    # Read at start, like every process does: the setting is the bot's working calendar.
+    Settings.from_env({"DKS_EXTRA_CLOSED_DAYS": closed}, dotenv_path=None)
+    assert planned(engine, utc(2026, 12, 1, 0), utc(2027, 1, 1, 0)) == [("Romjul", reminded, 1)]

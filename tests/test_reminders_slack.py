@@ -92,9 +92,7 @@ class World:
 def world(make_driver, sqlite_engine: Engine, clock: FrozenClock) -> Iterator[World]:  # type: ignore[no-untyped-def]
     seeded_workspace(sqlite_engine, TEAM)
     slack = make_driver(sqlite_engine)
-    scheduler = build_scheduler(
-        slack.settings, engine=sqlite_engine, clock=clock, max_workers=2, pace_seconds=0.1
-    )
+    scheduler = build_scheduler(slack.settings, engine=sqlite_engine, clock=clock, pace_seconds=0.1)
     yield World(slack, sqlite_engine, clock, scheduler)
     scheduler.shutdown()
 

@@ -4,6 +4,7 @@ on time, exactly once, late after downtime, quiet hours, crash recovery, Slack f
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import threading
 import time
@@ -14,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.app import create_app
 from bot.scheduler import build_scheduler
-from bot.scheduler.client import KeepAliveWebClient
 from bot.scheduler.engine import JOB_ID, Scheduler
 from bot.server import create_wsgi_app
 from bot.settings import Settings
@@ -26,7 +27,7 @@ from bot.shell.fakeslack import FakeSlack, Fault
 from handlers.core.services import Services
 from storage.db import session_scope
 from storage.models import OutboxMessage, OutboxState, Workspace, outbox_marker, utcnow
-from storage.outbox import claim_due, get_message, schedule_message
+from storage.outbox import claim_due, get_message, mark_attempting, schedule_message
 from storage.reminders import reconcile
 from storage.workspaces import add_coordinator
 from tests.conftest import ADMIN, CHANNEL, TEAM, FrozenClock, serve_wsgi
@@ -81,9 +82,7 @@ def rig(engine: Engine, fake_slack: FakeSlack) -> Iterator[Rig]:
     with session_scope(engine, write=True) as session:
         session.merge(Workspace(team_id=TEAM, seeded_at=utcnow(), reminder_channel_id=CHANNEL))
     # Pacing is real time (one post a second per channel); a tenth keeps the tests quick.
-    scheduler = build_scheduler(
-        settings, engine=engine, clock=clock, max_workers=4, pace_seconds=0.1
-    )
+    scheduler = build_scheduler(settings, engine=engine, clock=clock, pace_seconds=0.1)
     assert app is not None
     yield Rig(engine, fake_slack, clock, settings, scheduler, services)
     scheduler.shutdown()
@@ -166,31 +165,41 @@ def test_quiet_hours_hold_a_message_until_seven(rig: Rig) -> None:
     assert "kommer for sent" in visible_text(rig.posts()[0])
 
 
-def _claim_as_dead_worker(rig: Rig) -> int:
+def _claim_as_dead_worker(rig: Rig, *, attempted: bool = False) -> int:
+    """A process claims the due row (and records its post attempt), then dies."""
     with session_scope(rig.engine, write=True) as session:
         [claim] = claim_due(
             session=session, now=rig.clock(), worker="dead", lease=timedelta(minutes=5)
         )
+        if attempted:
+            mark_attempting(session=session, worker="dead", ids=[claim.id], now=rig.clock())
     return claim.id
+
+
+def _post_as(rig: Rig, message_id: int, channel: str = CHANNEL) -> dict[str, Any]:
+    """What the dead process got as far as: the message in Slack, with its marker."""
+    client = WebClient(token="xoxb-test-token", base_url=rig.fake.api_url)
+    return dict(
+        client.chat_postMessage(
+            channel=channel,
+            text="Påminnelse",
+            blocks=[
+                {
+                    "type": "section",
+                    "block_id": outbox_marker(message_id),
+                    "text": {"type": "mrkdwn", "text": "Årsrapport"},
+                }
+            ],
+        ).data
+    )
 
 
 def test_killed_after_posting_before_recording_is_not_posted_twice(rig: Rig) -> None:
     add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
     rig.scheduler.tick()
     rig.clock.now = REMINDER_AT
-    message_id = _claim_as_dead_worker(rig)
-    # The dead process got as far as Slack: the message is in the channel with its marker.
-    posted = rig.scheduler.client.chat_postMessage(
-        channel=CHANNEL,
-        text="Påminnelse",
-        blocks=[
-            {
-                "type": "section",
-                "block_id": outbox_marker(message_id),
-                "text": {"type": "mrkdwn", "text": "Årsrapport"},
-            }
-        ],
-    )
+    message_id = _claim_as_dead_worker(rig, attempted=True)
+    posted = _post_as(rig, message_id)
     rig.clock.now = REMINDER_AT + timedelta(minutes=4)
     assert rig.scheduler.tick().claimed == 0  # the lease still holds
     rig.clock.now = REMINDER_AT + timedelta(minutes=5)
@@ -211,9 +220,60 @@ def test_killed_before_posting_is_posted_once_after_the_lease(rig: Rig) -> None:
     rig.clock.now = REMINDER_AT + timedelta(minutes=5)
     assert rig.scheduler.tick().sent == 1
     assert markers(rig.posts()) == [outbox_marker(message_id)]
+    # Never attempted, so never in Slack: it went out without a history read.
+    assert rig.fake.calls_to("conversations.history") == []
     rig.clock.now = REMINDER_AT + timedelta(minutes=20)
     rig.scheduler.tick()
     assert len(rig.posts()) == 1
+
+
+def test_recovery_under_slacks_history_limit_posts_each_message_once(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.scheduler.history as history
+
+    # Slack's limit for non-Marketplace apps, shortened: a read a second, 3 messages a read.
+    rig.fake.limit_history(every=1.0, messages=3)
+    monkeypatch.setattr(history, "PAGE", 3)
+    deadline_id = add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.clock.now = REMINDER_AT
+    _due_in(rig, {CHANNEL: 8}, deadline_id)
+    with session_scope(rig.engine, write=True) as session:
+        claims = claim_due(
+            session=session, now=rig.clock(), worker="dead", lease=timedelta(minutes=5)
+        )
+        ids = [c.id for c in claims]
+        mark_attempting(session=session, worker="dead", ids=ids, now=rig.clock())
+    # The dead process posted the first five before it died; none was recorded.
+    for message_id in ids[:5]:
+        _post_as(rig, message_id)
+    rig.clock.now = REMINDER_AT + timedelta(minutes=5)
+    stats = rig.scheduler.tick()
+    assert stats.recovered == 5 and stats.sent == len(ids) - 5 and stats.failed == 0
+    assert sorted(markers(rig.posts())) == sorted(outbox_marker(i) for i in ids)
+    # One channel's rows share their reads, and a read Slack refused was waited out.
+    reads = rig.fake.calls_to("conversations.history")
+    assert 2 <= len(reads) <= 4
+    assert all(r.state == OutboxState.SENT for r in rig.rows() if r.id in ids)
+
+
+def test_a_history_read_held_past_the_lease_gives_the_row_back_without_a_try(
+    rig: Rig,
+) -> None:
+    rig.fake.limit_history(every=600.0)
+    add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT
+    message_id = _claim_as_dead_worker(rig, attempted=True)
+    rig.fake.fail("conversations.history", Fault(status=429, retry_after=600))
+    rig.clock.now = REMINDER_AT + timedelta(minutes=5)
+    stats = rig.scheduler.tick()
+    assert stats.sent == 0 and stats.failed == 0 and rig.posts() == []
+    with session_scope(rig.engine) as session:
+        row = get_message(session=session, message_id=message_id)
+        assert row is not None and row.state == OutboxState.PENDING and row.needs_check
+        assert row.attempts == 1  # the dead process's try only
+        assert row.available_at == rig.clock() + timedelta(seconds=600)
 
 
 def test_a_429_is_retried_after_retry_after(rig: Rig) -> None:
@@ -342,11 +402,11 @@ def test_the_apscheduler_job_is_stable_and_reports_its_age(rig: Rig, engine: Eng
         assert job is not None
         assert job.max_instances == 1 and job.coalesce is True
         assert str(rig.scheduler._scheduler.timezone) == "Europe/Oslo"  # type: ignore[union-attr]
-        # Every tick a second before a multiple of five seconds: the one before 09:00:00
-        # claims what is due at 09:00:00 and has it ready.
+        # Every tick two seconds before a multiple of five seconds: the one before 09:00:00
+        # claims what is due at 09:00:00 and has it rendered and its connections open.
         first = job.next_run_time
         later = job.trigger.get_next_fire_time(first, first)
-        assert (first.second % 5, first.microsecond) == (4, 0)
+        assert (first.second % 5, first.microsecond) == (3, 0)
         assert later - first == timedelta(seconds=5)
         assert rig.fake.wait_for(lambda: rig.scheduler.last_tick_age() is not None, timeout=10)
         app = create_app(rig.settings, engine=engine, clock=rig.clock)
@@ -416,100 +476,28 @@ def test_a_batch_posts_the_busiest_channels_first_and_each_message_once(
                         },
                         now=REMINDER_AT,
                     )
-    scheduler = build_scheduler(
-        rig.settings, engine=rig.engine, clock=rig.clock, max_workers=1, pace_seconds=0.3
-    )
+    scheduler = build_scheduler(rig.settings, engine=rig.engine, clock=rig.clock, pace_seconds=0.3)
     try:
         stats = scheduler.tick()
     finally:
         scheduler.shutdown()
     assert stats.sent == 7 and stats.retried == 0
-    order = [str(c.args["channel"]) for c in rig.fake.calls_to("chat.postMessage")]
-    # The channel whose pacing bounds the batch starts first and finishes last.
-    assert order[:2] == ["C0BUSY", "C0MIDDLE"] and order[-1] == "C0BUSY"
+    calls = rig.fake.calls_to("chat.postMessage")
+    order = [str(c.args["channel"]) for c in calls]
+    # Channels post side by side; the one whose pacing bounds the batch finishes last, its
+    # posts a pace apart and no more.
+    assert order[-1] == "C0BUSY"
     assert {c: order.count(c) for c in counts} == counts
+    busy = [c.at for c in calls if c.args["channel"] == "C0BUSY"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(busy)]
+    assert all(0.29 <= gap < 0.6 for gap in gaps), gaps
+    assert busy[-1] - calls[0].at < 1.2
     for channel, n in counts.items():
         posted = rig.posts(channel)
         assert len(set(markers(posted))) == n
         for message in posted:
             assert_valid_message(message)
             assert "Årsrapport" in visible_text(message)
-
-
-def test_the_outbox_client_keeps_its_connection_and_still_reports_errors(
-    rig: Rig,
-) -> None:
-    from slack_sdk.errors import SlackApiError
-
-    from bot.scheduler.client import KeepAliveWebClient, make_outbox_client
-
-    client = make_outbox_client(rig.settings)
-    assert isinstance(client, KeepAliveWebClient)
-    try:
-        for n in range(3):
-            assert client.chat_postMessage(channel=CHANNEL, text=f"nr {n}")["ok"]
-        assert len(client._open) == 1  # one thread, one connection, three posts
-        rig.fake.fail("chat.postMessage", Fault(status=503))
-        with pytest.raises(SlackApiError) as failed:
-            client.chat_postMessage(channel=CHANNEL, text="feil")
-        assert failed.value.response.status_code == 503
-        assert client.chat_postMessage(channel=CHANNEL, text="igjen")["ok"]
-        assert [m["text"] for m in rig.posts()] == ["nr 0", "nr 1", "nr 2", "igjen"]
-    finally:
-        client.close()
-
-
-def test_the_outbox_client_does_not_reuse_a_connection_the_server_closed() -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from bot.scheduler.client import KeepAliveWebClient
-
-    connections: list[int] = []
-
-    class ClosesAfterOne(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            connections.append(1)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            body = json.dumps({"ok": True, "channel": CHANNEL, "ts": "1.000001"}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            # Keep-alive was promised, but the server hangs up (as idle timeouts do).
-            self.close_connection = True
-
-    hung_up = threading.Semaphore(0)
-
-    class Server(ThreadingHTTPServer):
-        def shutdown_request(self, request: Any) -> None:
-            super().shutdown_request(request)
-            hung_up.release()
-
-    server = Server(("127.0.0.1", 0), ClosesAfterOne)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    client = KeepAliveWebClient(
-        token="xoxb-test-token", base_url=f"http://127.0.0.1:{server.server_address[1]}/api/"
-    )
-    try:
-        for _ in range(3):
-            assert client.chat_postMessage(channel=CHANNEL, text="hei")["ok"]
-            # The next post starts only once the server has hung up (no race with its close).
-            assert hung_up.acquire(timeout=5)
-    finally:
-        client.close()
-        server.shutdown()
-        server.server_close()
-    assert len(connections) == 3
 
 
 def _due_in(rig: Rig, channels: dict[str, int], deadline_id: int) -> None:
@@ -577,199 +565,19 @@ def test_a_channel_limited_again_and_again_goes_back_to_the_outbox(
     assert len(rig.posts()) == 1
 
 
-def test_a_plain_webclient_posts_the_same_message(rig: Rig) -> None:
-    from slack_sdk import WebClient
-
+def test_the_posted_message_carries_its_marker_and_no_unfurls(rig: Rig) -> None:
     add_deadline(rig.engine, TEAM, "Årsrapport", DEADLINE_DAY)
-    scheduler = Scheduler(
-        settings=rig.settings,
-        engine=rig.engine,
-        client=WebClient(token="xoxb-test-token", base_url=rig.fake.api_url),
-        clock=rig.clock,
-        max_workers=2,
-        pace_seconds=0.1,
-    )
-    try:
-        scheduler.tick()
-        rig.clock.now = REMINDER_AT
-        assert scheduler.tick().sent == 1
-    finally:
-        scheduler.shutdown()
+    rig.scheduler.tick()
+    rig.clock.now = REMINDER_AT
+    assert rig.scheduler.tick().sent == 1
     [message] = rig.posts()
     assert_valid_message(message)
     row = next(r for r in rig.rows() if r.state == OutboxState.SENT)
     assert message["blocks"][0]["block_id"] == outbox_marker(row.id or 0)
-    assert row.ts == message["ts"]
+    assert row.ts == message["ts"] and row.attempted_at is None
     [call] = rig.fake.calls_to("chat.postMessage")
     assert call.args["unfurl_links"] is False and call.args["unfurl_media"] is False
-
-
-def test_the_outbox_client_posts_serialised_json_and_reports_errors_as_the_webclient(
-    rig: Rig,
-) -> None:
-    from slack_sdk.errors import SlackApiError
-
-    from bot.scheduler.client import make_outbox_client
-
-    client = make_outbox_client(rig.settings)
-    assert isinstance(client, KeepAliveWebClient)
-
-    def body(channel: str, text: str) -> bytes:
-        return json.dumps({"channel": channel, "text": text}, ensure_ascii=False).encode()
-
-    try:
-        answer = client.post_json("chat.postMessage", body(CHANNEL, "første æøå"))
-        assert answer["ok"] and answer["channel"] == CHANNEL and answer["ts"]
-        assert rig.posts()[-1]["text"] == "første æøå"
-        headers = rig.fake.calls_to("chat.postMessage")[-1].headers
-        assert headers["authorization"] == "Bearer xoxb-test-token"
-        assert headers["content-type"].startswith("application/json")
-        assert "user-agent" in headers
-        with pytest.raises(SlackApiError) as refused:
-            client.post_json("chat.postMessage", body("C0NOWHERE", "x"))
-        assert refused.value.response["error"] == "channel_not_found"
-        rig.fake.fail("chat.postMessage", Fault(status=429, retry_after=3), Fault(status=503))
-        with pytest.raises(SlackApiError) as limited:
-            client.post_json("chat.postMessage", body(CHANNEL, "x"))
-        assert limited.value.response.status_code == 429
-        assert limited.value.response.headers["retry-after"] == "3"
-        with pytest.raises(SlackApiError) as unavailable:
-            client.post_json("chat.postMessage", body(CHANNEL, "x"))
-        assert unavailable.value.response.status_code == 503
-        assert client.post_json("chat.postMessage", body(CHANNEL, "igjen"))["ok"]
-        assert len(client._open) == 1  # one thread, one kept connection for all of it
-        assert [m["text"] for m in rig.posts()] == ["første æøå", "igjen"]
-    finally:
-        client.close()
-
-
-class _Pieces:
-    """A socket whose every recv hands out exactly the next piece, so the reader meets the
-    same split every run (a real socketpair and a sending thread decide the split by timing).
-    After the last piece it reads as hung up, or, when the server keeps the connection open,
-    fails the test: a real socket would block there, the reader has read past its answer."""
-
-    def __init__(self, pieces: list[bytes], *, hang_up: bool) -> None:
-        self.pieces, self.hang_up, self.reads = list(pieces), hang_up, 0
-
-    def recv(self, size: int) -> bytes:
-        self.reads += 1
-        if self.pieces:
-            piece = self.pieces.pop(0)
-            assert len(piece) <= size
-            return piece
-        if self.hang_up:
-            return b""
-        raise AssertionError("read past the end of the answer (a real socket would block)")
-
-
-def _answer(
-    raw: bytes, *, piece: int | None = None, cuts: tuple[int, ...] = (), hang_up: bool = False
-) -> Any:
-    """_read_response over `raw` arriving in pieces of `piece` bytes, or cut at `cuts`."""
-    import itertools
-
-    from bot.scheduler.client import _read_response
-
-    if piece is not None:
-        cuts = tuple(range(piece, len(raw), piece))
-    bounds = [0, *cuts, len(raw)]
-    pieces = [raw[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-    sock = _Pieces(pieces, hang_up=hang_up)
-    result = _read_response(sock)  # type: ignore[arg-type]
-    assert hang_up or not sock.pieces  # a kept connection: the whole answer was read
-    return result
-
-
-def test_the_outbox_client_reads_answers_however_they_are_framed() -> None:
-    import http.client
-
-    ok = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
-        b'{"ok":true}'
-    )
-    assert _answer(ok) == (
-        200,
-        {"content-type": "application/json", "content-length": "11"},
-        b'{"ok":true}',
-        False,
-    )
-    assert _answer(ok, piece=3)[2] == b'{"ok":true}'  # however the bytes arrive
-    chunked = (
-        b"HTTP/1.1 100 Continue\r\n\r\n"
-        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b'5\r\n{"ok"\r\n7;ext=1\r\n:false}\r\n0\r\nX-Trailer: 1\r\n\r\n'
-    )
-    status, headers, body, close = _answer(chunked, piece=4)
-    assert (status, headers["retry-after"], body, close) == (429, "3", b'{"ok":false}', False)
-    assert _answer(b"HTTP/1.0 500 Oops\r\nContent-Length: 4\r\n\r\nboom") == (
-        500,
-        {"content-length": "4"},
-        b"boom",
-        True,  # HTTP/1.0 without keep-alive
-    )
-    assert _answer(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi")[3]
-    for broken in (
-        b"garbage\r\n\r\n",
-        b"HTTP/1.1 abc\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nhi\r\n0\r\n\r\n",
-        # Folded header lines are obsolete (RFC 9112 5.2); an end-of-connection body leaves
-        # the post's outcome to the marker check, like any broken answer.
-        b"HTTP/1.1 500 Oops\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
-        b"HTTP/1.0 500 Oops\r\n\r\nboom",
-    ):
-        with pytest.raises(http.client.HTTPException):
-            _answer(broken, hang_up=True)
-
-
-def test_the_outbox_client_skips_interim_answers_however_they_are_split() -> None:
-    import http.client
-
-    interim = b"HTTP/1.1 100 Continue\r\n\r\n"
-    final = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
-        b'{"ok":true}'
-    )
-    expected = (
-        200,
-        {"content-type": "application/json", "content-length": "11"},
-        b'{"ok":true}',
-        False,
-    )
-    raw = interim + final
-    end = len(interim)
-    # The split that made the reader return the 100 as the answer: a read ending right after
-    # the interim answer, or just into the final one.
-    for cuts in ((end,), (end + 3,), (end - 1,), (end - 2, end), (end - 3, end + 1, end + 9)):
-        assert _answer(raw, cuts=cuts) == expected, cuts
-    for piece in (1, 2, 3, 4, 5, 7, 13, len(raw)):
-        assert _answer(raw, piece=piece) == expected, piece
-    for first in range(1, len(raw)):  # every split in two, and every split in three
-        assert _answer(raw, cuts=(first,)) == expected, first
-        for second in range(first + 1, len(raw)):
-            assert _answer(raw, cuts=(first, second)) == expected, (first, second)
-
-    # Several interim answers, with headers of their own that must not leak into the final one.
-    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
-    many = interim + hints + interim + final
-    for piece in (1, 6, len(many)):
-        assert _answer(many, piece=piece) == expected
-    # An interim answer ahead of a refusal: the refusal's status and headers are the answer.
-    limited = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n"
-    assert _answer(interim + limited, cuts=(end,)) == (
-        429,
-        {"retry-after": "3", "content-length": "0"},
-        b"",
-        False,
-    )
-    # Only interim answers, then the server hangs up: no answer at all.
-    with pytest.raises(http.client.HTTPException):
-        _answer(interim + hints, cuts=(end,), hang_up=True)
-    # 101 is not interim: a protocol switch nobody asked for is no answer either.
-    with pytest.raises(http.client.HTTPException):
-        _answer(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n")
+    assert call.headers["authorization"] == "Bearer xoxb-test-token"
 
 
 def test_sent_rows_are_recorded_together_and_at_once_on_flush(
@@ -818,7 +626,7 @@ def _ahead_rig(rig: Rig, lead: float) -> tuple[Scheduler, RunningClock, int]:
     rig.replan()
     clock = RunningClock(REMINDER_AT - timedelta(seconds=lead))
     scheduler = build_scheduler(
-        rig.settings, engine=rig.engine, clock=clock, max_workers=2, refresh_every=timedelta(1)
+        rig.settings, engine=rig.engine, clock=clock, refresh_every=timedelta(1)
     )
     scheduler._last_refresh = clock()  # plans stay as the test made them
     return scheduler, clock, deadline

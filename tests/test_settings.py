@@ -40,6 +40,9 @@ def test_database_and_api_urls_are_normalised():
         ({"PORT": "70000"}, "PORT"),
         ({"REMINDER_GRACE_HOURS": "lots"}, "REMINDER_GRACE_HOURS"),
         ({"DKS_SECRET_KEY": "short"}, "DKS_SECRET_KEY"),
+        ({"DKS_EXTRA_CLOSED_DAYS": "24.12"}, "DKS_EXTRA_CLOSED_DAYS"),
+        ({"DKS_EXTRA_CLOSED_DAYS": "12-32"}, "DKS_EXTRA_CLOSED_DAYS"),
+        ({"DKS_EXTRA_CLOSED_DAYS": "13-01"}, "DKS_EXTRA_CLOSED_DAYS"),
     ],
 )
 def test_malformed_settings_name_the_variable(env, names):
@@ -50,3 +53,25 @@ def test_malformed_settings_name_the_variable(env, names):
 def test_secrets_never_appear_in_repr():
     s = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-secret-value"}, dotenv_path=None)
     assert "xoxb-secret-value" not in repr(s)
+
+
+def test_extra_closed_days_default_to_christmas_eve_and_new_years_eve():
+    try:
+        assert Settings.from_env({}, dotenv_path=None).extra_closed_days == ((12, 24), (12, 31))
+        custom = Settings.from_env(
+            {"DKS_EXTRA_CLOSED_DAYS": " 12-31, 05-02,12-24,12-31 "}, dotenv_path=None
+        )
+        assert custom.extra_closed_days == ((5, 2), (12, 24), (12, 31))
+        none = Settings.from_env({"DKS_EXTRA_CLOSED_DAYS": "none"}, dotenv_path=None)
+        assert none.extra_closed_days == ()
+    finally:
+        Settings.from_env({}, dotenv_path=None)  # the process's calendar back to the default
+
+
+def test_a_malformed_closed_day_is_named_with_the_format():
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"DKS_EXTRA_CLOSED_DAYS": "12-24,jul"}, dotenv_path=None)
+    assert str(err.value) == (
+        "DKS_EXTRA_CLOSED_DAYS='12-24,jul' must be days of the year as MM-DD separated by "
+        "commas, such as 12-24,12-31, or 'none': 'jul' is not one."
+    )

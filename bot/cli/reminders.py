@@ -21,7 +21,8 @@ def reminders_preview(
 
     from handlers.core.format import norsk_dato
     from storage.db import session_scope
-    from storage.reminders import at_local, plan, reminder_teams
+    from storage.posting_times import at_local
+    from storage.reminders import plan, reminder_teams
     from storage.workspaces import get_workspace
 
     settings = load_settings()

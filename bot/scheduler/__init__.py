@@ -7,19 +7,20 @@ a stable id (`replace_existing=True`, `max_instances=1`, `coalesce=True`): the t
 1. now and then re-plans every workspace's reminders for the rolling window,
 2. claims due rows (storage.outbox.claim_due: SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
    SQLite) under a lease,
-3. posts them, channels in parallel and each channel at most one message a second (Slack's
-   limit, counted from Slack's previous answer, so the rate limiter is rarely met at all; a
-   429 holds just that channel for its Retry-After), and records Slack's `ts`.
+3. posts them through slack_sdk's AsyncWebClient on the sender's event loop (sender.py):
+   every channel at once, each at most one message a second (Slack's limit, counted from
+   when Slack counted the previous post, so the rate limiter is rarely met at all; a 429
+   holds just that channel for its Retry-After), and records Slack's `ts`.
 
-Each message is rendered and serialised once; the posts go out over kept connections
-(KeepAliveWebClient.post_json) without the WebClient's per-call machinery, because in a burst
-the CPU spent per post, not Slack, decides how soon the busiest channels start.
+Slack's latency (100–150 ms a call from Norway), not our CPU, bounds a burst: on one event
+loop every channel that may post has its post in flight, over one shared aiohttp session.
 
-Exactly once: a row is marked sent within a quarter of a second of Slack's answer (many rows
-per write). A process killed in between leaves the row claimed; when its lease runs out
-another tick claims it with `needs_check`, looks for the row's marker (its id in the first
-block's `block_id`) in the channel's recent history, and only posts if the message is not
-there. See README, "Reminders".
+Exactly once: the attempt is recorded before the post (many rows per write), and a row is
+marked sent within a quarter of a second of Slack's answer. A process killed in between
+leaves the row claimed; when its lease runs out another tick claims it with `needs_check`,
+looks for the row's marker (its id in the first block's `block_id`) in the channel's history
+from the attempt on (history.py), and only posts if the message is not there. A row that was
+claimed but never attempted goes out without a read. See README, "Reminders".
 
 Web workers never build a Scheduler: only `dks-bot scheduler` and plain `dks-bot` (Socket
 Mode) do.
@@ -30,7 +31,8 @@ The package:
   time, re-checked against the workspace's inputs before posting), the parallel paced batch.
 - `delivery`: one claimed row from its rendering to Slack and back: `Outgoing`, channel pacing
   (`ChannelPacer`), `SentRecorder`, the marker check after a takeover, Slack's errors.
-- `client`: the outbox's HTTP client (`KeepAliveWebClient`, `make_outbox_client`).
+- `sender`: the event loop thread, the shared HTTP session, an AsyncWebClient per token.
+- `history`: the look in a channel's history, within Slack's limits on reading it.
 - here: the entry points, `build_scheduler`, `start_in_process` (plain `dks-bot`) and
   `run_forever` (`dks-bot scheduler`).
 """
@@ -45,8 +47,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.scheduler.client import make_outbox_client
 from bot.scheduler.engine import JOB_ID, Scheduler
+from bot.scheduler.sender import DEFAULT_CONNECTIONS, AsyncSender, TokenSource
 from bot.settings import Settings
 from handlers.core.services import Clock, system_clock
 
@@ -60,16 +62,27 @@ def build_scheduler(
     *,
     engine: Engine,
     clock: Clock = system_clock,
+    tokens: TokenSource | None = None,
+    connections: int = DEFAULT_CONNECTIONS,
     **options: Any,
 ) -> Scheduler:
-    """A Scheduler with the outbox client, posting every kind the features declare."""
-    return Scheduler(
-        settings=settings,
-        engine=engine,
-        client=make_outbox_client(settings),
-        clock=clock,
-        **options,
+    """A Scheduler posting every kind the features declare.
+
+    `tokens(team_id)` gives each workspace's bot token; by default the one in the settings
+    (one workspace per installation until the installation store arrives)."""
+    sender = AsyncSender(
+        base_url=settings.slack_api_url,
+        tokens=tokens or _settings_token(settings),
+        connections=connections,
     )
+    return Scheduler(settings=settings, engine=engine, sender=sender, clock=clock, **options)
+
+
+def _settings_token(settings: Settings) -> TokenSource:
+    def token(_team_id: str) -> str | None:
+        return settings.slack_bot_token or None
+
+    return token
 
 
 def start_in_process(settings: Settings) -> Scheduler:

@@ -1,35 +1,38 @@
 """Delivering claimed outbox rows: one message from its rendering to Slack and back.
 
-- `Outgoing`: a rendered message serialised once, as chat.postMessage will get it (with the
-  row's marker in its first block, and the late note when it is late).
-- `ChannelPacer`: at most one post per channel a second, and a 429's Retry-After per channel.
+Everything here that talks to Slack runs on the sender's event loop (sender.py); database
+writes go to a worker thread (`asyncio.to_thread`), so a slow write never holds up a post.
+
+- `Outgoing`: a rendered message as chat.postMessage will get it (with the row's marker in
+  its first block, and the late note when it is late).
+- `ChannelPacer`: one post per channel a second, and a 429's Retry-After per channel.
+- `AttemptLog`: records that rows are about to be posted, many per write, before they are.
 - `SentRecorder`: marks posted rows sent from its own thread, many per write.
 - `MessageDelivery`: the Scheduler's part for one claimed row (engine.py's `Scheduler`
   inherits it): may it still go out (lease, grace, quiet hours), was it already posted (the
-  marker check after a takeover), the post, and what Slack's answer means for the row (sent,
+  history check after a takeover), the post, and what Slack's answer means for the row (sent,
   retried, failed, a coordinator alert).
-- `TickStats`: what a tick did, counted by the threads that post.
+- `TickStats`: what a tick did.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import threading
 import time as monotime
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.error import URLError
 
-from slack_sdk import WebClient
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine
 
-from bot.scheduler.client import KeepAliveWebClient
+from bot.scheduler.history import Held, HistoryCheck, retry_after
+from bot.scheduler.sender import AsyncSender, NoToken, Timing
 from bot.settings import Settings
 from handlers.core.outbox_kinds import KindRegistry, RenderedMessage, late_note
 from handlers.core.services import Clock
@@ -38,6 +41,7 @@ from storage.models import outbox_marker
 from storage.outbox import (
     Claim,
     clear_alerts,
+    mark_attempting,
     mark_cancelled,
     mark_failed,
     mark_retry,
@@ -49,12 +53,8 @@ from storage.outbox import (
     release,
     schedule_message,
 )
-from storage.reminders import (
-    ALERT_KIND,
-    in_quiet_hours,
-    last_channel_change,
-    next_allowed,
-)
+from storage.posting_times import in_quiet_hours, next_allowed
+from storage.reminders import ALERT_KIND, last_channel_change
 from storage.workspaces import listed_coordinators
 
 log = logging.getLogger(__name__)
@@ -72,20 +72,22 @@ TRANSIENT_ERRORS = frozenset(
 BACKOFF = (2.0, 10.0, 30.0, 120.0, 600.0, 1800.0)
 MAX_ATTEMPTS = 8
 LATE_AFTER = timedelta(minutes=15)
-HISTORY_PAGES = 5
+# Slack's clock and ours see the same post a few milliseconds apart (scheduling, jitter on the
+# way): a post exactly a second after the last may count as too soon.
+PACE_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A rendered message as it will be posted: chat.postMessage's JSON arguments serialised
-    once, less the channel (a DM's channel is known only once the conversation is open)."""
+    """A rendered message as it will be posted: chat.postMessage's arguments less the channel
+    (a DM's channel is known only once the conversation is open)."""
 
     rendered: RenderedMessage
     late: bool
-    rest: bytes  # the JSON object without its opening brace
+    args: dict[str, Any]
 
-    def body(self, channel: str) -> bytes:
-        return b'{"channel":' + json.dumps(channel).encode() + b"," + self.rest
+    def body(self, channel: str) -> dict[str, Any]:
+        return {"channel": channel, **self.args}
 
 
 @dataclass
@@ -108,46 +110,93 @@ class TickStats:
 
 
 class ChannelPacer:
-    """At most one post per channel per `interval`, measured from Slack's previous answer
-    (which arrives after Slack counted the post), so our own pace never trips the limit."""
+    """One post per channel per `interval`, counted from when Slack counted the previous one.
+
+    Slack counts a post when it arrives: half a round trip after its request went on the wire
+    over a kept connection, after the handshakes too over a new one; about half a round trip
+    before its answer comes back. So the next post may leave `interval` after the later of
+    (wire time) and (answer − round trip): one second from send to send on a kept connection,
+    a little later after a handshake, and never before Slack counted the last one. The round
+    trip is the shortest answer − wire seen over a kept connection: it must not be more than
+    the real one (a post would then leave early and meet a 429), so it is learnt before a
+    burst too (`learn`), when no call waits behind others. Until one is seen, the answer
+    itself is the safe guess. Used on the sender's loop only (no locks); times are the loop's
+    clock.
+    """
 
     def __init__(self, interval: float = 1.0) -> None:
         self.interval = interval
         self._next: dict[str, float] = {}
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._guard = threading.Lock()
-
-    def lock(self, channel: str) -> threading.Lock:
-        with self._guard:
-            return self._locks[channel]
+        self._round_trip: float | None = None
 
     def ready_at(self, channel: str) -> float:
-        with self._guard:
-            return self._next.get(channel, 0.0)
+        return self._next.get(channel, 0.0)
 
-    def wait(self, channel: str) -> None:
-        with self._guard:
-            ready = self._next.get(channel, 0.0)
-        delay = ready - monotime.monotonic()
-        if delay > 0:
-            monotime.sleep(delay)
+    def learn(self, timing: Timing) -> None:
+        """A call's round trip; only one over a kept connection tells it."""
+        took = max(0.0, timing.answered - timing.sent)
+        if timing.reused and (self._round_trip is None or took < self._round_trip):
+            self._round_trip = took
 
-    def done(self, *channels: str) -> None:
+    def answered(self, timing: Timing, *channels: str) -> None:
         """Slack answered a post to `channels` (a DM's target user and its D… channel)."""
-        with self._guard:
-            ready = monotime.monotonic() + self.interval
-            for channel in channels:
-                self._next[channel] = ready
-            if len(self._next) > 10_000:  # forget channels idle for long
-                now = monotime.monotonic()
-                self._next = {k: v for k, v in self._next.items() if v > now}
+        self.learn(timing)
+        trip = self._round_trip if self._round_trip is not None else 0.0
+        ready = max(timing.sent, timing.answered - trip) + self.interval + PACE_MARGIN
+        for channel in channels:
+            self._next[channel] = max(self._next.get(channel, 0.0), ready)
+        if len(self._next) > 10_000:  # forget channels idle for long
+            self._next = {k: v for k, v in self._next.items() if v > timing.answered}
 
-    def hold(self, seconds: float, *channels: str) -> None:
-        """Slack said 429 for `channels`: nothing goes there for `seconds` (Retry-After)."""
-        with self._guard:
-            until = monotime.monotonic() + seconds
-            for channel in channels:
-                self._next[channel] = max(self._next.get(channel, 0.0), until)
+    def hold(self, until: float, *channels: str) -> None:
+        """Slack said 429 for `channels`: nothing goes there before `until` (Retry-After)."""
+        for channel in channels:
+            self._next[channel] = max(self._next.get(channel, 0.0), until)
+
+
+class AttemptLog:
+    """Records that rows are about to be posted (`attempted_at`), many per write: while one
+    write runs, the next rows gather for the one after. A post goes out only once its row's
+    attempt is written, so after a crash only rows that may be in Slack need a history read.
+
+    A channel's next row is recorded while the channel waits for its time or its pace (the
+    rows of a burst while they wait for 09:00), so the write is rarely what a post waits for.
+    """
+
+    def __init__(self, write: Callable[[list[int]], set[int]]) -> None:
+        self._write = write
+        self._waiting: list[tuple[int, asyncio.Future[bool]]] = []
+        self._started: dict[int, asyncio.Future[bool]] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    def start(self, message_id: int) -> asyncio.Future[bool]:
+        """The row's attempt, written soon (or already): True once it is written and the row
+        is still ours to post. Starting it again returns the same future."""
+        found = self._started.get(message_id)
+        if found is None:
+            found = asyncio.get_running_loop().create_future()
+            self._started[message_id] = found
+            self._waiting.append((message_id, found))
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.create_task(self._run())
+        return found
+
+    def forget(self, ids: Iterable[int]) -> None:
+        for message_id in ids:
+            self._started.pop(message_id, None)
+
+    async def _run(self) -> None:
+        await asyncio.sleep(0)  # the rows of this loop round join the first write
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                held = await asyncio.to_thread(self._write, [i for i, _ in batch])
+            except Exception:
+                log.exception("recording %d post attempt(s) failed; not posting them", len(batch))
+                held = set()
+            for message_id, future in batch:
+                if not future.done():
+                    future.set_result(message_id in held)
 
 
 class SentRecorder:
@@ -241,13 +290,14 @@ class SentRecorder:
 class MessageDelivery:
     """The Scheduler's handling of one claimed row, from its rendering to Slack's answer.
 
-    `Scheduler` (engine.py) inherits it and sets these attributes in its `__init__`.
+    `Scheduler` (engine.py) inherits it and sets these attributes in its `__init__`. The
+    coroutines run on the sender's loop.
     """
 
     settings: Settings
     kinds: KindRegistry
     engine: Engine
-    client: WebClient
+    sender: AsyncSender
     clock: Clock
     worker_id: str
     grace: timedelta
@@ -256,6 +306,7 @@ class MessageDelivery:
     _dm_channels: dict[str, str]
     _alerted: set[tuple[str, str]]
     _recorder: SentRecorder
+    _attempts: AttemptLog
 
     # --- serialising -------------------------------------------------------------------------
 
@@ -266,122 +317,136 @@ class MessageDelivery:
         blocks = _with_marker(rendered.blocks, outbox_marker(claim.id))
         if late:
             blocks.append(late_note(claim.due_at, self.settings.timezone).to_dict())
-        body = json.dumps(
-            {
-                "text": rendered.text,
-                "blocks": blocks,
-                "unfurl_links": False,
-                "unfurl_media": False,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        return Outgoing(rendered=rendered, late=late, rest=body[1:])
+        args = {
+            "text": rendered.text,
+            "blocks": blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        return Outgoing(rendered=rendered, late=late, args=args)
 
-    # --- one message -------------------------------------------------------------------------
+    # --- writes ------------------------------------------------------------------------------
 
-    def _write(self, fn: Callable[..., bool], **kwargs: Any) -> bool:
+    def _write(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         with session_scope(self.engine, write=True) as session:
             return fn(session=session, worker=self.worker_id, **kwargs)
 
-    def _deliver_one(
+    async def _awrite(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        return await asyncio.to_thread(self._write, fn, **kwargs)
+
+    def _write_attempts(self, ids: list[int]) -> set[int]:
+        held: set[int] = self._write(mark_attempting, ids=ids, now=self.clock())
+        return held
+
+    # --- one message -------------------------------------------------------------------------
+
+    async def _deliver_one(
         self,
         claim: Claim,
         outgoing: Outgoing | Exception | None,
         stats: TickStats,
+        history: HistoryCheck,
         *,
         may_wait: bool = False,
-    ) -> bool:
-        """Post or settle one claimed row. True when Slack said 429 and `may_wait`: the
-        channel is held for Retry-After and the caller tries the row again after that."""
+    ) -> float | None:
+        """Post or settle one claimed row. Returns seconds to wait before trying the row again
+        in this batch (a 429 with `may_wait`, or a history read held by Slack), else None."""
         now = self.clock()
         tz = self.settings.timezone
         if now >= claim.lease_until - self._margin:
             # Too little lease left to post safely; another tick takes it from the start.
-            self._write(release, message_id=claim.id, available_at=now, now=now)
+            await self._awrite(release, message_id=claim.id, available_at=now, now=now)
             stats.add("released")
-            return False
+            return None
         kind = self.kinds.get(claim.kind)
         if kind is None:
             log.warning("no renderer for outbox kind %r in this process", claim.kind)
-            self._write(
+            await self._awrite(
                 release, message_id=claim.id, available_at=now + timedelta(minutes=1), now=now
             )
             stats.add("released")
-            return False
+            return None
         if now - claim.due_at > self.grace:
-            self._skip_missed(claim, now, stats)
-            return False
+            await self._skip_missed(claim, now, stats, history)
+            return None
         late = self._is_late(claim, now)
         if kind.quiet_hours and in_quiet_hours(now, tz):
-            self._write(
+            await self._awrite(
                 postpone, message_id=claim.id, until=next_allowed(now, tz), late=late, now=now
             )
             stats.add("postponed")
-            return False
+            return None
         if isinstance(outgoing, Exception):
-            self._settle_retry(claim, f"render: {outgoing!r}"[:200], needs_check=False, stats=stats)
-            return False
+            await self._settle_retry(
+                claim, f"render: {outgoing!r}"[:200], needs_check=False, stats=stats
+            )
+            return None
         if outgoing is None:
-            self._write(mark_cancelled, message_id=claim.id, reason="not needed", now=now)
+            await self._awrite(mark_cancelled, message_id=claim.id, reason="not needed", now=now)
             stats.add("cancelled")
-            return False
+            return None
         if outgoing.late != late:  # it became late between rendering and now
             outgoing = self._outgoing(claim, outgoing.rendered, late=late)
-        channel = self._channel_for(outgoing.rendered.channel or claim.target)
+        try:
+            client = self.sender.client(claim.team_id)
+            channel = await self._channel_for(claim, outgoing)
+        except NoToken:
+            await self._awrite(mark_failed, message_id=claim.id, reason="no_token", now=now)
+            stats.add("failed")
+            log.warning("outbox message %s: no bot token for %s", claim.id, claim.team_id)
+            return None
+        except SlackApiError as err:
+            await self._slack_error(claim, claim.target, err, stats)
+            return None
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            await self._settle_retry(
+                claim, f"network: {err!r}"[:200], needs_check=False, stats=stats
+            )
+            return None
         if claim.needs_check:
-            found = self._find_posted(channel, claim)
+            found = await history.find(client, claim, channel)
+            if isinstance(found, Held):
+                return await self._wait_or_release(claim, found.seconds, stats)
             if found is None:
-                self._settle_retry(claim, "history check failed", needs_check=True, stats=stats)
-                return False
+                await self._settle_retry(
+                    claim, "history check failed", needs_check=True, stats=stats
+                )
+                return None
             if found:
-                self._write(mark_sent, message_id=claim.id, channel=channel, ts=found, now=now)
+                await self._awrite(
+                    mark_sent, message_id=claim.id, channel=channel, ts=found, now=now
+                )
                 stats.add("recovered")
                 log.info("outbox message %s was already posted (ts %s)", claim.id, found)
-                return False
-        return self._post(claim, channel, outgoing, stats=stats, may_wait=may_wait)
+                return None
+        return await self._post(claim, channel, outgoing, stats=stats, may_wait=may_wait)
 
-    def _channel_for(self, target: str) -> str:
+    async def _wait_or_release(
+        self, claim: Claim, seconds: float, stats: TickStats
+    ) -> float | None:
+        """Slack holds history reads: wait in this batch if the lease allows, else give the row
+        back (its look still ahead) for when Slack allows again. Not counted as an attempt."""
+        now = self.clock()
+        if now + timedelta(seconds=seconds) < claim.lease_until - self._margin:
+            return seconds
+        await self._awrite(
+            release, message_id=claim.id, available_at=now + timedelta(seconds=seconds), now=now
+        )
+        stats.add("released")
+        return None
+
+    async def _channel_for(self, claim: Claim, outgoing: Outgoing) -> str:
         """Users get a DM: open (or find) the conversation, so history can be read later."""
+        target = outgoing.rendered.channel or claim.target
         if not target.startswith(("U", "W")):
             return target
-        if target in self._dm_channels:
-            return self._dm_channels[target]
-        channel = str(self.client.conversations_open(users=target)["channel"]["id"])
-        self._dm_channels[target] = channel
-        return channel
+        key = f"{claim.team_id}:{target}"
+        if key not in self._dm_channels:
+            response = await self.sender.client(claim.team_id).conversations_open(users=target)
+            self._dm_channels[key] = str(response["channel"]["id"])
+        return self._dm_channels[key]
 
-    def _find_posted(self, channel: str, claim: Claim) -> str | None:
-        """The ts of a message carrying this row's marker; "" if none; None if we can't tell."""
-        marker = outbox_marker(claim.id)
-        oldest = (claim.due_at - timedelta(minutes=5)).timestamp()
-        cursor: str | None = None
-        try:
-            for _ in range(HISTORY_PAGES):
-                args: dict[str, Any] = {"channel": channel, "oldest": f"{oldest:.6f}", "limit": 200}
-                if cursor:
-                    args["cursor"] = cursor
-                response = self.client.conversations_history(**args)
-                for message in response.get("messages") or []:
-                    for block in message.get("blocks") or []:
-                        if block.get("block_id") == marker:
-                            return str(message["ts"])
-                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-                if not response.get("has_more") or not cursor:
-                    return ""
-        except SlackApiError as err:
-            error = err.response.get("error")
-            if error in CHANNEL_ERRORS:
-                return ""  # nothing can be there; posting will fail and say why
-            log.warning("history check for %s failed: %s", claim.id, error)
-            return None
-        except (URLError, OSError) as err:
-            log.warning("history check for %s failed: %r", claim.id, err)
-            return None
-        # Beyond the pages we read: assume absent rather than lose the reminder.
-        return ""
-
-    def _post(
+    async def _post(
         self,
         claim: Claim,
         channel: str,
@@ -389,73 +454,93 @@ class MessageDelivery:
         *,
         stats: TickStats,
         may_wait: bool = False,
-    ) -> bool:
-        with self.pacer.lock(channel):
-            self.pacer.wait(channel)
-            try:
-                response = self._send(channel, outgoing)
-            except SlackApiError as err:
-                self.pacer.done(channel, claim.target)
-                if err.response.status_code == 429:
-                    # Nothing was posted; the channel rests as long as Slack asks.
-                    self.pacer.hold(_retry_after(err.response.headers), channel, claim.target)
-                    if may_wait:
-                        stats.add("rate_limited")
-                        return True
-                self._slack_error(claim, channel, err, stats)
-                return False
-            except (URLError, OSError, TimeoutError) as err:
-                # Slack may have posted it before the connection broke: look first next time.
-                self.pacer.done(channel, claim.target)
-                self._settle_retry(claim, f"network: {err!r}"[:200], needs_check=True, stats=stats)
-                return False
-            self.pacer.done(channel, claim.target)
+    ) -> float | None:
+        if not await self._attempts.start(claim.id):
+            stats.add("released")  # the claim was lost meanwhile: its new holder posts it
+            return None
+        loop = asyncio.get_running_loop()
+        timing = Timing()
+        try:
+            response = await self.sender.call(
+                claim.team_id, "chat.postMessage", timing, outgoing.body(channel)
+            )
+        except SlackApiError as err:
+            self.pacer.answered(timing, channel, claim.target)
+            if err.response.status_code == 429:
+                # Nothing was posted; the channel rests as long as Slack asks.
+                wait = retry_after(err.response.headers)
+                self.pacer.hold(loop.time() + wait, channel, claim.target)
+                if may_wait:
+                    stats.add("rate_limited")
+                    return wait
+            await self._slack_error(claim, channel, err, stats)
+            return None
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            # Slack may have posted it before the connection broke: look first next time.
+            self.pacer.answered(timing, channel, claim.target)
+            await self._settle_retry(
+                claim, f"network: {err!r}"[:200], needs_check=True, stats=stats
+            )
+            return None
+        self.pacer.answered(timing, channel, claim.target)
         posted_channel = str(response.get("channel") or channel)
         self._recorder.add(claim.id, posted_channel, str(response["ts"]))
         stats.add("sent")
         if (claim.team_id, channel) in self._alerted:
             self._alerted.discard((claim.team_id, channel))
-            with session_scope(self.engine, write=True) as session:
-                clear_alerts(
-                    session=session, team_id=claim.team_id, now=self.clock(), channel=channel
-                )
-        return False
+            await asyncio.to_thread(self._clear_alerts, claim.team_id, channel)
+        return None
 
-    def _send(self, channel: str, outgoing: Outgoing) -> dict[str, Any]:
-        body = outgoing.body(channel)
-        if isinstance(self.client, KeepAliveWebClient):
-            return self.client.post_json("chat.postMessage", body)
-        return dict(self.client.api_call("chat.postMessage", json=json.loads(body)).data)  # type: ignore[arg-type]
+    def _clear_alerts(self, team_id: str, channel: str) -> None:
+        with session_scope(self.engine, write=True) as session:
+            clear_alerts(session=session, team_id=team_id, now=self.clock(), channel=channel)
 
-    def _slack_error(
+    async def _slack_error(
         self, claim: Claim, channel: str, err: SlackApiError, stats: TickStats
     ) -> None:
         error = str(err.response.get("error") or "")
         status = err.response.status_code
         now = self.clock()
         if status == 429:
-            # Still limited after the client's own retries: come back when Slack says.
-            self._settle_retry(
+            # Still limited after the tries within the batch: come back when Slack says.
+            await self._settle_retry(
                 claim,
                 "ratelimited",
                 needs_check=False,
                 stats=stats,
-                delay=_retry_after(err.response.headers),
+                delay=retry_after(err.response.headers),
             )
         elif status >= 500 or error in TRANSIENT_ERRORS:
-            self._settle_retry(claim, error or f"http {status}", needs_check=True, stats=stats)
+            await self._settle_retry(
+                claim, error or f"http {status}", needs_check=True, stats=stats
+            )
         elif error in CHANNEL_ERRORS:
-            self._write(mark_failed, message_id=claim.id, reason=error, now=now)
+            await self._awrite(mark_failed, message_id=claim.id, reason=error, now=now)
             stats.add("failed")
             log.warning("outbox message %s: %s in %s", claim.id, error, channel)
             if claim.kind != ALERT_KIND:
-                self._alert(claim, channel, error, now)
+                await asyncio.to_thread(self._alert, claim, channel, error, now)
         else:
-            self._write(mark_failed, message_id=claim.id, reason=error or str(status), now=now)
+            await self._awrite(
+                mark_failed, message_id=claim.id, reason=error or str(status), now=now
+            )
             stats.add("failed")
             log.warning("outbox message %s refused by Slack: %s", claim.id, error)
 
-    def _settle_retry(
+    async def _settle_retry(
+        self,
+        claim: Claim,
+        reason: str,
+        *,
+        needs_check: bool,
+        stats: TickStats,
+        delay: float | None = None,
+    ) -> None:
+        await asyncio.to_thread(
+            self._settle_retry_now, claim, reason, needs_check=needs_check, stats=stats, delay=delay
+        )
+
+    def _settle_retry_now(
         self,
         claim: Claim,
         reason: str,
@@ -482,17 +567,27 @@ class MessageDelivery:
         )
         stats.add("retried")
 
-    def _skip_missed(self, claim: Claim, now: datetime, stats: TickStats) -> None:
+    async def _skip_missed(
+        self, claim: Claim, now: datetime, stats: TickStats, history: HistoryCheck
+    ) -> None:
         if claim.needs_check:
+            found: Any = None
             try:
-                found = self._find_posted(self._channel_for(claim.target), claim)
-            except SlackApiError:
+                client = self.sender.client(claim.team_id)
+                found = await history.find(
+                    client,
+                    claim,
+                    self._dm_channels.get(f"{claim.team_id}:{claim.target}", claim.target),
+                )
+            except NoToken:
                 found = None
-            if found:
-                self._write(mark_sent, message_id=claim.id, channel=claim.target, ts=found, now=now)
+            if isinstance(found, str) and found:
+                await self._awrite(
+                    mark_sent, message_id=claim.id, channel=claim.target, ts=found, now=now
+                )
                 stats.add("recovered")
                 return
-        self._write(mark_skipped, message_id=claim.id, reason="missed", now=now)
+        await self._awrite(mark_skipped, message_id=claim.id, reason="missed", now=now)
         stats.add("skipped")
         log.warning(
             "outbox message %s (%s, due %s) missed by more than %s: skipped",
@@ -550,14 +645,3 @@ def _with_marker(blocks: Iterable[Block | dict[str, Any]], marker: str) -> list[
     else:
         out = [{"type": "section", "block_id": marker, "text": {"type": "mrkdwn", "text": " "}}]
     return out
-
-
-def _retry_after(headers: Any) -> float:
-    for key, value in dict(headers or {}).items():
-        if str(key).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) else value
-            try:
-                return max(1.0, float(raw))
-            except (TypeError, ValueError):
-                break
-    return 5.0

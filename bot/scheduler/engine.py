@@ -1,17 +1,17 @@
 """The clock's engine: `Scheduler`, the APScheduler job and its tick.
 
 A tick re-plans reminders now and then (`refresh`), claims due rows under a lease (`_claim`),
-renders them beside the posting (`_render`, ahead of their time for kinds that can be), and
-posts a batch channels in parallel (`_deliver`). A message rendered ahead is rendered again
-when its workspace's inputs moved before its time (`_InputCheck`). What happens to each row,
-from its post to the marker check after a takeover, is delivery.py's `MessageDelivery`.
+renders them on the tick's thread (`_render`, ahead of their time for kinds that can be) while
+the sender's event loop posts them, every channel at once and each at Slack's pace
+(`_post_batch`). A message rendered ahead is rendered again when its workspace's inputs moved
+before its time (`_InputCheck`). What happens to each row, from its post to the history check
+after a takeover, is delivery.py's `MessageDelivery`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
-import heapq
-import itertools
 import logging
 import os
 import socket
@@ -20,24 +20,25 @@ import time as monotime
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Hashable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
-from bot.scheduler.client import KeepAliveWebClient
 from bot.scheduler.delivery import (
+    AttemptLog,
     ChannelPacer,
     MessageDelivery,
     Outgoing,
     SentRecorder,
     TickStats,
 )
+from bot.scheduler.history import HistoryCheck, HistoryLimits
+from bot.scheduler.sender import AsyncSender
 from bot.settings import Settings
 from handlers.core.outbox_kinds import KindRegistry, RenderedMessage, late_note
 from handlers.core.services import Clock, system_clock
@@ -49,22 +50,28 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "dks-outbox-tick"
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
-# The first posts of a batch wait only for this many messages to render (then 2×, 4×, …,
+# The first posts of a batch wait only for this many messages to render (then 4×, 16×, …,
 # up to RENDER_MAX_CHUNK).
 RENDER_FIRST_CHUNK = 16
-RENDER_MAX_CHUNK = 256
+RENDER_MAX_CHUNK = 64  # about 50 ms of rendering: the longest the posts wait for a chunk
 RENDER_GROWTH = 4
 # A message answered with 429 is tried again in the same tick this many times (each after
 # its channel's Retry-After), then goes back to the outbox.
 RATE_LIMIT_TRIES = 3
 # Interval ticks fall this long before each multiple of the interval (counted from a whole
-# minute), so a row due on the minute is claimed and rendered before its time.
-TICK_LEAD_SECONDS = 1.0
+# minute), so a row due on the minute is claimed, rendered and its connections opened before
+# its time: 09:00's 1,000 reminders for 357 workspaces take about a second to render and as
+# long to open their connections to Slack, side by side.
+TICK_LEAD_SECONDS = 2.0
 _TICK_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
 _NOT_AHEAD = object()  # a message rendered at its time: no inputs token to check
 # A message rendered ahead of its time is posted only if its workspace's inputs, read at most
 # this long before, are what they were at rendering.
 INPUTS_FRESH_FOR = 0.5
+# A batch for this many channels or more, claimed at least WARM_LEAD seconds before its time,
+# opens its connections in that lead: the first posts then skip the handshakes.
+WARM_CHANNELS = 16
+WARM_LEAD = 0.5
 
 
 class Scheduler(MessageDelivery):
@@ -75,13 +82,12 @@ class Scheduler(MessageDelivery):
         *,
         settings: Settings,
         engine: Engine,
-        client: WebClient,
+        sender: AsyncSender,
         clock: Clock = system_clock,
         interval_seconds: float = 5.0,
         lease: timedelta = timedelta(minutes=5),
         refresh_every: timedelta = timedelta(minutes=15),
         worker_id: str | None = None,
-        max_workers: int = 16,
         batch_size: int = 1000,
         per_target: int = 30,
         pace_seconds: float = 1.0,
@@ -92,7 +98,7 @@ class Scheduler(MessageDelivery):
         # What each kind of row looks like: every feature's declared outbox kinds.
         self.kinds = kinds if kinds is not None else handlers.outbox_kinds()
         self.engine = engine
-        self.client = client
+        self.sender = sender
         self.clock = clock
         self.interval = interval_seconds
         # Rows of kinds that can be rendered ahead are claimed this long before they are due
@@ -105,9 +111,6 @@ class Scheduler(MessageDelivery):
         self.per_target = per_target
         self.grace = timedelta(hours=settings.reminder_grace_hours)
         self.pacer = ChannelPacer(pace_seconds)
-        self.max_workers = max_workers
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="outbox")
-        self._prestart_pool()
         self._scheduler: BackgroundScheduler | None = None
         self._last_tick: float | None = None
         self._last_refresh: datetime | None = None
@@ -115,23 +118,13 @@ class Scheduler(MessageDelivery):
         self._alerted: set[tuple[str, str]] = set()
         self._tick_lock = threading.Lock()
         self._recorder = SentRecorder(engine, self.worker_id, clock)
+        self._attempts = AttemptLog(self._write_attempts)
+        self._history_limits = HistoryLimits()
         # Leave this much of the lease unused: a post must end well before another process
         # may take the row over.
         self._margin = min(timedelta(seconds=30), lease / 3)
 
     # --- lifecycle ---------------------------------------------------------------------------
-
-    def _prestart_pool(self) -> None:
-        """Start the posting threads now. The pool would start them in the first burst of due
-        messages (and keep them), where starting dozens of threads delays the first posts."""
-        gate = threading.Barrier(self.max_workers + 1)
-        for _ in range(self.max_workers):
-            # Each task holds its thread until all have started, so every submit starts one.
-            self._pool.submit(gate.wait, 5.0)
-        try:
-            gate.wait(5.0)
-        except threading.BrokenBarrierError:
-            log.warning("outbox threads were slow to start")
 
     def warm_up(self) -> None:
         """Ready the process for its ticks; `start()` calls it before the first.
@@ -207,9 +200,13 @@ class Scheduler(MessageDelivery):
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
-        self._pool.shutdown(wait=wait)
-        if isinstance(self.client, KeepAliveWebClient):
-            self.client.close()
+        self.sender.close()
+
+    def __enter__(self) -> Scheduler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
 
     def last_tick_age(self) -> float | None:
         """Seconds since the last tick ended (for /healthz); None before the first."""
@@ -281,185 +278,150 @@ class Scheduler(MessageDelivery):
             )
 
     def _deliver(self, claims: list[Claim], stats: TickStats) -> None:
-        """Post a claimed batch: channels in parallel, each channel paced.
-
-        A channel waiting for its second is not a thread asleep: the workers take whichever
-        channel is ready next (a heap ordered by readiness, busiest channels first on ties),
-        so a few threads keep hundreds of channels moving. The busiest channels go first
-        because their pacing clock bounds the whole batch: a channel with k messages needs
-        (k - 1) seconds from its first post.
-
-        Rendering runs beside the posting, in the order the posts go out (every channel's first
-        message, then every second one, …), a chunk at a time, starting small so the first
-        posts wait only for a few. Every channel's first message renders straight away; a
-        later chunk waits until a worker needs it or no channel is ready to post: all threads
-        share one GIL, and rendering while posts are ready would slow the very posts that
-        bound the batch. So the later messages render in the pause before their channel's
-        next second.
-
-        Rows claimed ahead of their time wait for it: a channel is not ready before its next
-        message's `send_at`. Until then nothing is ready, so the whole batch renders in the
-        wait. A message rendered ahead is rendered again when its workspace's inputs changed
-        between its rendering and its time (`_InputCheck`).
-
-        A 429 holds its channel for Retry-After and puts the message back at the head of the
-        channel's queue (a 429 means nothing was posted); after RATE_LIMIT_TRIES the row goes
-        back to the outbox for a later tick.
-        """
+        """Post a claimed batch on the sender's loop; return when every row is settled."""
         queues: dict[str, deque[Claim]] = defaultdict(deque)
         for claim in claims:
             queues[claim.target].append(claim)
-        order = sorted(queues, key=lambda t: -len(queues[t]))
+        batch = _Batch(
+            order=sorted(queues, key=lambda t: -len(queues[t])),
+            queues=queues,
+            renders={},
+            ahead_tokens={},
+            inputs_now=_InputCheck(self.engine, claims, self.clock, self.kinds),
+            stats=stats,
+            history=HistoryCheck(self._history_limits),
+        )
+        try:
+            self.sender.run(self._deliver_batch(batch))
+        except Exception:
+            log.exception("outbox delivery crashed")
+        self._recorder.flush()
+
+    async def _deliver_batch(self, batch: _Batch) -> None:
+        """Render and post a batch, side by side on the loop.
+
+        Every channel has its own coroutine, so every channel that may post has its post in
+        flight at once; each waits for its next message's time and its pace (one a second).
+        The busiest channels start first: their pacing bounds the batch, since k messages in
+        one channel need (k − 1) seconds from the first post.
+
+        Rendering runs here too, in the order the posts go out (every channel's first message,
+        then every second one, …), a chunk at a time, starting small so the first posts wait
+        only for a few, and letting the posts that became ready go out between chunks. It
+        blocks the loop for a chunk on purpose: rendering is CPU work, and on another thread
+        it would hold the GIL that every post's socket calls wait for (posts then crawl until
+        it ends). Rows claimed ahead of their time are all rendered before it. A message
+        rendered ahead is rendered again when its workspace's inputs changed between its
+        rendering and its time (`_InputCheck`).
+        """
+        loop = asyncio.get_running_loop()
+        batch.clock_base, batch.loop_base = self.clock(), loop.time()
+        queues = batch.queues
+        for queue in queues.values():
+            for claim in queue:
+                batch.renders[claim.id] = loop.create_future()
+        posting = asyncio.create_task(self._post_batch(batch))
         depth = max(len(q) for q in queues.values())
         in_post_order = [
-            queues[t][level] for level in range(depth) for t in order if len(queues[t]) > level
+            queues[t][level]
+            for level in range(depth)
+            for t in batch.order
+            if len(queues[t]) > level
         ]
-        clock_base, mono_base = self.clock(), monotime.monotonic()
-
-        def ready_at(target: str) -> float:
-            """When the channel may take its next message: paced, and not before its time."""
-            send_at = queues[target][0].send_at
-            return max(
-                self.pacer.ready_at(target),
-                mono_base + (send_at - clock_base).total_seconds(),
-            )
-
-        heap = [(ready_at(t), n, t) for n, t in enumerate(order)]
-        heapq.heapify(heap)
-        # Rendered before its time: the id's workspace inputs token at rendering.
-        ahead_tokens: dict[int, Hashable] = {}
-        inputs_now = _InputCheck(self.engine, claims, self.clock, self.kinds)
-        # One lock, three things to wait for: a channel ready to post (workers), a rendering
-        # (workers), a reason to render (the renderer). Separate conditions wake only the
-        # threads concerned: waking every thread on every post costs the GIL time the posts
-        # need.
-        lock = threading.Lock()
-        channel_ready = threading.Condition(lock)
-        rendered = threading.Condition(lock)
-        render_wanted = threading.Condition(lock)
-        outstanding = [len(queues)]
-        sequence = itertools.count(len(order))
-        prepared: dict[int, Outgoing | Exception | None] = {}
-        waiting_for_render = [0]
-        limited: dict[int, int] = defaultdict(int)
-        timing = [False]  # a worker waits for the heap's first channel to be ready
-
-        def next_target() -> str | None:
-            with lock:
-                while True:
-                    if not heap:
-                        if outstanding[0] == 0:
-                            return None
-                        channel_ready.wait()
-                        continue
-                    delay = heap[0][0] - monotime.monotonic()
-                    if delay <= 0:
-                        target = heapq.heappop(heap)[2]
-                        if heap:
-                            channel_ready.notify()  # another worker looks at the next one
-                        if not heap or heap[0][0] > monotime.monotonic():
-                            render_wanted.notify()  # nothing else ready: time to render
-                        return target
-                    if timing[0]:
-                        # One worker with a timer is enough: a hundred channels ready a few
-                        # ms apart would otherwise wake every idle worker for each of them.
-                        channel_ready.wait()
-                        continue
-                    timing[0] = True
-                    try:
-                        channel_ready.wait(delay)
-                    finally:
-                        timing[0] = False
-
-        def rendering_of(claim: Claim) -> Outgoing | Exception | None:
-            with lock:
-                if claim.id not in prepared:
-                    waiting_for_render[0] += 1
-                    render_wanted.notify()
-                    rendered.wait_for(lambda: claim.id in prepared)
-                    waiting_for_render[0] -= 1
-                found = prepared[claim.id]
-                # Checked once, at the first try: a retry after a 429 posts what was kept.
-                token = ahead_tokens.pop(claim.id, _NOT_AHEAD)
-            if token is not _NOT_AHEAD and inputs_now.moved(claim, token):
-                log.info("outbox message %s changed since rendered; again", claim.id)
-                found = self._render([claim])[claim.id]
-                with lock:
-                    prepared[claim.id] = found
-            return found
-
-        def work() -> None:
-            if isinstance(self.client, KeepAliveWebClient):
-                # While the first messages render: their posts need not wait for a handshake.
-                self.client.open_connection()
-            while (target := next_target()) is not None:
-                claim = queues[target].popleft()
-                again = False
-                try:
-                    again = self._deliver_one(
-                        claim,
-                        rendering_of(claim),
-                        stats,
-                        may_wait=limited[claim.id] < RATE_LIMIT_TRIES,
-                    )
-                except Exception:
-                    log.exception("outbox message %s failed unexpectedly", claim.id)
-                    self._settle_retry(claim, "unexpected error", needs_check=True, stats=stats)
-                finally:
-                    with lock:
-                        if again:
-                            limited[claim.id] += 1
-                            queues[target].appendleft(claim)
-                        if queues[target]:
-                            ready = ready_at(target)
-                            heapq.heappush(heap, (ready, next(sequence), target))
-                            if heap[0][2] == target:
-                                # First in line now: the worker timing the old first (if
-                                # any) and the idle ones must look again.
-                                channel_ready.notify_all()
-                        else:
-                            outstanding[0] -= 1
-                            if outstanding[0] == 0:
-                                channel_ready.notify_all()  # all done: every worker may leave
-
-        def render_now() -> bool:
-            # With `lock` held: a worker waits for a rendering, or no channel is ready to post.
-            if waiting_for_render[0] > 0 or not heap:
-                return True
-            return heap[0][0] > monotime.monotonic()
-
-        futures = [self._pool.submit(work) for _ in range(min(self.max_workers, len(queues)))]
         started = monotime.perf_counter()
-        # Every channel's first message renders straight away: those posts are due now. The
-        # rest waits for a worker to need it or for a pause in the posting (render_now).
-        first_level = len(order)
         chunk, position = RENDER_FIRST_CHUNK, 0
         while position < len(in_post_order):
-            if position >= first_level:
-                with lock:
-                    # The timeout re-checks the heap when a channel's second passes unseen.
-                    while not render_now():
-                        render_wanted.wait(0.05)
-            end = first_level if position < first_level else len(in_post_order)
-            part = in_post_order[position : min(position + chunk, end)]
+            part = in_post_order[position : position + chunk]
             try:
-                out = self._render(part, ahead_tokens)
+                out = self._render(part, batch.ahead_tokens)
             except Exception as err:
                 log.exception("rendering %d outbox message(s) failed", len(part))
                 out = {claim.id: err for claim in part}
-            with lock:
-                prepared.update(out)
-                rendered.notify_all()
+            _settle_renders(batch.renders, out)
             position += len(part)
             chunk = min(chunk * RENDER_GROWTH, RENDER_MAX_CHUNK)
+            await asyncio.sleep(0)  # the posts this chunk made ready go out first
         log.debug(
-            "rendered %d message(s) in %.3f s", len(claims), monotime.perf_counter() - started
+            "rendered %d message(s) in %.3f s",
+            len(in_post_order),
+            monotime.perf_counter() - started,
         )
-        wait(futures)
-        self._recorder.flush()
-        for future in futures:
-            if (error := future.exception()) is not None:
-                log.error("outbox delivery crashed: %r", error)
+        try:
+            await posting
+        finally:
+            self._attempts.forget(batch.renders)
+
+    async def _post_batch(self, batch: _Batch) -> None:
+        first = min(batch.queues[t][0].send_at for t in batch.order)
+        warming = None
+        if (
+            len(batch.order) >= WARM_CHANNELS
+            and (first - batch.clock_base).total_seconds() >= WARM_LEAD
+        ):
+            team = batch.queues[batch.order[0]][0].team_id
+            warming = asyncio.create_task(self._warm(team, len(batch.order)))
+        await asyncio.gather(*(self._post_channel(batch, target) for target in batch.order))
+        if warming is not None:
+            await warming
+
+    async def _warm(self, team_id: str, channels: int) -> None:
+        started = monotime.perf_counter()
+        timing = await self.sender.warm(team_id, channels)
+        if timing is not None:
+            self.pacer.learn(timing)
+        log.debug(
+            "opened connections for %d channel(s) in %.3f s",
+            channels,
+            monotime.perf_counter() - started,
+        )
+
+    async def _post_channel(self, batch: _Batch, target: str) -> None:
+        """One channel's messages, in order, each at its time and the channel's pace."""
+        loop = asyncio.get_running_loop()
+        queue = batch.queues[target]
+        tries = 0
+        while queue:
+            claim = queue[0]
+            self._attempts.start(claim.id)  # written while the channel waits
+            due = batch.loop_base + (claim.send_at - batch.clock_base).total_seconds()
+            delay = max(self.pacer.ready_at(target), due) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            again: float | None = None
+            try:
+                outgoing = await self._ready_to_post(batch, claim)
+                again = await self._deliver_one(
+                    claim,
+                    outgoing,
+                    batch.stats,
+                    batch.history,
+                    may_wait=tries < RATE_LIMIT_TRIES,
+                )
+            except Exception:
+                log.exception("outbox message %s failed unexpectedly", claim.id)
+                try:
+                    await self._settle_retry(
+                        claim, "unexpected error", needs_check=True, stats=batch.stats
+                    )
+                except Exception:
+                    # The lease runs out and another tick takes the row, looking first.
+                    log.exception("could not settle outbox message %s", claim.id)
+            if again is None:
+                queue.popleft()
+                tries = 0
+            else:
+                tries += 1
+                await asyncio.sleep(again)
+
+    async def _ready_to_post(self, batch: _Batch, claim: Claim) -> Outgoing | Exception | None:
+        """The claim's rendering, rendered again if its inputs moved since (rendered ahead)."""
+        found = await batch.renders[claim.id]
+        # Checked once, at the first try: a retry after a 429 posts what was kept.
+        token = batch.ahead_tokens.pop(claim.id, _NOT_AHEAD)
+        if token is not _NOT_AHEAD and await batch.inputs_now.moved(claim, token):
+            log.info("outbox message %s changed since rendered; again", claim.id)
+            found = (await asyncio.to_thread(self._render, [claim]))[claim.id]
+        return found
 
     def _render(
         self, claims: list[Claim], ahead_tokens: dict[int, Hashable] | None = None
@@ -511,10 +473,37 @@ class Scheduler(MessageDelivery):
         return out
 
 
+@dataclass
+class _Batch:
+    """One claimed batch on its way through the sender's loop."""
+
+    order: list[str]
+    queues: dict[str, deque[Claim]]
+    renders: dict[int, asyncio.Future[Outgoing | Exception | None]]
+    ahead_tokens: dict[int, Hashable]
+    inputs_now: _InputCheck
+    stats: TickStats
+    history: HistoryCheck
+    clock_base: datetime = _LONG_AGO
+    loop_base: float = 0.0
+
+
+def _settle_renders(
+    renders: Mapping[int, asyncio.Future[Outgoing | Exception | None]],
+    out: Mapping[int, Outgoing | Exception | None],
+) -> None:
+    # On the loop's thread: an asyncio future is set only there.
+    for message_id, value in out.items():
+        future = renders.get(message_id)
+        if future is not None and not future.done():
+            future.set_result(value)
+
+
 class _InputCheck:
     """The current inputs tokens of a batch's workspaces, read when a message rendered ahead
-    is due: one query per kind for all its workspaces, kept for the messages whose time had
-    come when it was read, for at most INPUTS_FRESH_FOR."""
+    is due: one query per kind for all its workspaces (on a worker thread; every message due
+    meanwhile waits for the same read), kept for the messages whose time had come when it
+    started, for at most INPUTS_FRESH_FOR. Used on the sender's loop."""
 
     def __init__(
         self, engine: Engine, claims: Sequence[Claim], clock: Clock, kinds: KindRegistry
@@ -526,25 +515,43 @@ class _InputCheck:
         for claim in claims:
             self._teams[claim.kind].add(claim.team_id)
         self._read: dict[str, tuple[datetime, float, Mapping[str, Hashable]]] = {}
-        self._lock = threading.Lock()
+        self._reading: dict[str, asyncio.Task[bool]] = {}
 
-    def moved(self, claim: Claim, token: Hashable) -> bool:
+    def _fresh(self, claim: Claim) -> Mapping[str, Hashable] | None:
+        found = self._read.get(claim.kind)
+        if (
+            found is None
+            or found[0] < claim.send_at
+            or monotime.monotonic() - found[1] > INPUTS_FRESH_FOR
+        ):
+            return None
+        return found[2]
+
+    async def moved(self, claim: Claim, token: Hashable) -> bool:
         """True unless the claim's workspace inputs are what they were at its rendering."""
         kind = self._kinds.get(claim.kind)
         if kind is None or kind.inputs is None:
             return True
-        with self._lock:
-            found = self._read.get(claim.kind)
-            if (
-                found is None
-                or found[0] < claim.send_at
-                or monotime.monotonic() - found[1] > INPUTS_FRESH_FOR
-            ):
-                try:
-                    tokens = kind.inputs(self._engine, sorted(self._teams[claim.kind]))
-                except SQLAlchemyError:
-                    log.warning("could not check %s before posting; rendering again", claim.id)
-                    return True
-                found = (self._clock(), monotime.monotonic(), tokens)
-                self._read[claim.kind] = found
-        return found[2].get(claim.team_id) != token
+        for _ in range(3):
+            tokens = self._fresh(claim)
+            if tokens is not None:
+                return tokens.get(claim.team_id) != token
+            reading = self._reading.get(claim.kind)
+            if reading is None or reading.done():
+                reading = asyncio.create_task(self._fetch(claim.kind))
+                self._reading[claim.kind] = reading
+            if not await reading:
+                log.warning("could not check %s before posting; rendering again", claim.id)
+                return True
+        return True
+
+    async def _fetch(self, name: str) -> bool:
+        kind = self._kinds.get(name)
+        assert kind is not None and kind.inputs is not None
+        started, mono = self._clock(), monotime.monotonic()
+        try:
+            tokens = await asyncio.to_thread(kind.inputs, self._engine, sorted(self._teams[name]))
+        except SQLAlchemyError:
+            return False
+        self._read[name] = (started, mono, tokens)
+        return True

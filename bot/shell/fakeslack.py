@@ -4,6 +4,17 @@ The local shell and the tests both use it (one fake, not two). It answers the We
 methods the bot calls with Slack's documented response shapes, validates Block Kit the
 way Slack does (`invalid_blocks`), records every call, serves `response_url`s, and can
 inject the faults Slack produces: 429 with Retry-After, 5xx, and method errors.
+
+Slack as it is, when asked (benchmarks, the scheduler's tests):
+
+- latency (`latency=`): each call takes that long (half on the way in, where Slack counts
+  it, half on the way back), and a new connection two round trips more (TCP and TLS);
+- Slack's rate limits (https://docs.slack.dev/apis/web-api/rate-limits): chat.postMessage
+  "generally allows posting one message per second per channel, while also maintaining a
+  workspace-wide limit" (`limit_per_channel`, `limit_per_workspace`; the method's reference
+  page puts the latter at several hundred messages a minute), and conversations.history for
+  commercially distributed non-Marketplace apps since 29 May 2025: one read a minute per
+  workspace and at most 15 messages a read (`limit_history`).
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import math
 import threading
 import time
 from collections import defaultdict, deque
@@ -53,9 +65,22 @@ class FakeUser:
     tz: str = "Europe/Oslo"
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack's edge takes hundreds of connections at once; socketserver's default backlog of 5
+    # makes the kernel reset a burst's new connections.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class FakeSlack:
-    def __init__(self, *, team_id: str = "T0LOCAL", bot_user_id: str = "U0DKSBOT") -> None:
+    def __init__(
+        self, *, team_id: str = "T0LOCAL", bot_user_id: str = "U0DKSBOT", latency: float = 0.0
+    ) -> None:
         self.team_id = team_id
+        self.latency = latency
+        self.open_connections = 0
+        self.peak_connections = 0
+        self.new_connections = 0
         self.bot_user_id = bot_user_id
         self.calls: list[Call] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url id, body)
@@ -68,6 +93,10 @@ class FakeSlack:
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._per_channel_interval: float | None = None
         self._last_post: dict[str, float] = {}
+        self._per_workspace: int | None = None
+        self._workspace_posts: dict[str, deque[float]] = defaultdict(deque)
+        self._history_limit: tuple[float, int] | None = None  # (seconds between reads, size)
+        self._history_reads: dict[str, float] = {}
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
@@ -83,10 +112,30 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                self.handshake_due = True
+                with fake._lock:
+                    fake.open_connections += 1
+                    fake.new_connections += 1
+                    fake.peak_connections = max(fake.peak_connections, fake.open_connections)
+
+            def finish(self) -> None:
+                with fake._lock:
+                    fake.open_connections -= 1
+                super().finish()
+
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the shell's terminal and test output stay readable."""
 
             def do_POST(self) -> None:
+                if fake.latency:
+                    # The way in: a new connection's TCP and TLS handshakes first.
+                    time.sleep(fake.latency * (2.5 if self.handshake_due else 0.5))
+                    self.handshake_due = False
+                self._answer()
+
+            def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 # surrogateescape keeps binary uploads (xlsx) byte-exact through str handling.
                 raw = self.rfile.read(length).decode("utf-8", "surrogateescape") if length else ""
@@ -101,6 +150,8 @@ class FakeSlack:
                     return
                 status, headers, body = fake._route(self.path, dict(self.headers.items()), raw)
                 payload = json.dumps(body).encode()
+                if fake.latency:
+                    time.sleep(fake.latency / 2)  # the way back, before the answer arrives
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -111,7 +162,7 @@ class FakeSlack:
 
             do_GET = do_POST
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -149,7 +200,13 @@ class FakeSlack:
         self.users[user_id] = FakeUser(user_id, name, self.team_id, admin, owner)
 
     def add_channel(
-        self, channel_id: str, name: str, *, member: bool = True, archived: bool = False
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        member: bool = True,
+        archived: bool = False,
+        team_id: str | None = None,
     ) -> None:
         self.channels[channel_id] = {
             "id": channel_id,
@@ -157,6 +214,7 @@ class FakeSlack:
             "is_channel": True,
             "is_member": member,
             "is_archived": archived,
+            "context_team_id": team_id or self.team_id,
         }
 
     def add_file(
@@ -223,6 +281,19 @@ class FakeSlack:
         """Enforce Slack's one-message-per-second-per-channel limit with 429 + Retry-After."""
         self._per_channel_interval = seconds
 
+    def limit_per_workspace(self, per_minute: int | None) -> None:
+        """Enforce a workspace-wide chat.postMessage limit: `per_minute` in any 60 seconds."""
+        self._per_workspace = per_minute
+
+    def limit_history(self, every: float | None = 60.0, messages: int = 15) -> None:
+        """conversations.history as Slack gives it to non-Marketplace apps: one read per
+        `every` seconds per workspace, at most `messages` a read. None lifts it."""
+        self._history_limit = None if every is None else (every, messages)
+
+    def team_of(self, channel: str) -> str:
+        info = self.channels.get(channel)
+        return str(info.get("context_team_id") or self.team_id) if info else self.team_id
+
     # --- inspection --------------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[Call]:
@@ -246,6 +317,8 @@ class FakeSlack:
             self.messages.clear()
             self._faults.clear()
             self._last_post.clear()
+            self._workspace_posts.clear()
+            self._history_reads.clear()
 
     # --- the API -----------------------------------------------------------------------------
 
@@ -254,6 +327,10 @@ class FakeSlack:
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         lowered = {k.lower(): v for k, v in headers.items()}
         args = _parse_body(raw, lowered.get("content-type", ""))
+        if "?" in path:
+            # Slack reads arguments from the query string too (slack_sdk sends GETs so).
+            path, query = path.split("?", 1)
+            args = {**dict(parse_qsl(query, keep_blank_values=True)), **args}
         if path.startswith("/response/"):
             return self._response_url(path.removeprefix("/response/"), args)
         if path.startswith("/upload/"):
@@ -290,20 +367,32 @@ class FakeSlack:
     def _rate_limit(
         self, method: str, args: dict[str, Any]
     ) -> tuple[int, dict[str, str], dict[str, Any]] | None:
-        if self._per_channel_interval is None or method not in _CHANNEL_METHODS:
-            return None
-        channel = str(args.get("channel", ""))
         now = time.monotonic()
+        channel = str(args.get("channel", ""))
         with self._lock:
-            last = self._last_post.get(channel)
-            if last is not None and now - last < self._per_channel_interval:
-                wait = self._per_channel_interval - (now - last)
-                return (
-                    429,
-                    {"retry-after": str(max(1, round(wait)))},
-                    {"ok": False, "error": "ratelimited"},
-                )
-            self._last_post[channel] = now
+            if method == "conversations.history" and self._history_limit is not None:
+                every, _size = self._history_limit
+                team = self.team_of(channel)
+                last = self._history_reads.get(team)
+                if last is not None and now - last < every:
+                    return _limited(every - (now - last))
+                self._history_reads[team] = now
+                return None
+            if method not in _CHANNEL_METHODS:
+                return None
+            if self._per_channel_interval is not None:
+                last = self._last_post.get(channel)
+                if last is not None and now - last < self._per_channel_interval:
+                    return _limited(self._per_channel_interval - (now - last))
+            if self._per_workspace is not None and method == "chat.postMessage":
+                window = self._workspace_posts[self.team_of(channel)]
+                while window and now - window[0] >= 60.0:
+                    window.popleft()
+                if len(window) >= self._per_workspace:
+                    return _limited(60.0 - (now - window[0]))
+                window.append(now)
+            if self._per_channel_interval is not None:
+                self._last_post[channel] = now
         return None
 
     def _response_url(
@@ -410,14 +499,32 @@ class FakeSlack:
                 return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
         return {"ok": False, "error": "message_not_found"}
 
+    def _api_api_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "args": {k: v for k, v in args.items() if k != "token"}}
+
     def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
         if (error := self._channel_error(channel)) is not None:
             return {"ok": False, "error": error}
         oldest = float(args.get("oldest") or 0)
-        limit = int(args.get("limit") or 100)
-        found = [m for m in reversed(self.messages.get(channel, [])) if float(m["ts"]) >= oldest]
-        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+        latest = float(args.get("latest") or "inf")
+        inclusive = str(args.get("inclusive", "")).lower() in {"1", "true"}
+        limit = min(int(args.get("limit") or 100), 999)
+        if self._history_limit is not None:
+            limit = min(limit, self._history_limit[1])
+        start = int(args.get("cursor") or 0)  # our cursor: how many were already returned
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = [m for m in reversed(self.messages.get(channel, [])) if within(float(m["ts"]))]
+        page = found[start : start + limit]
+        has_more = len(found) > start + limit
+        body: dict[str, Any] = {"ok": True, "messages": page, "has_more": has_more}
+        body["response_metadata"] = {"next_cursor": str(start + limit) if has_more else ""}
+        return body
 
     def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         info = self.channels.get(str(args.get("channel", "")))
@@ -521,6 +628,10 @@ class FakeSlack:
             )
             done.append({"id": f["id"], "title": f.get("title") or upload["filename"]})
         return {"ok": True, "files": done}
+
+
+def _limited(wait: float) -> tuple[int, dict[str, str], dict[str, Any]]:
+    return 429, {"retry-after": str(max(1, math.ceil(wait)))}, {"ok": False, "error": "ratelimited"}
 
 
 def _parse_body(raw: str, content_type: str) -> dict[str, Any]:

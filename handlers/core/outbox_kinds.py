@@ -100,8 +100,9 @@ class KindRegistry:
         return sorted(self._kinds)
 
 
-def late_note(due_at: datetime, tz: ZoneInfo) -> ContextBlock:
-    """Added by the tick to anything posted late after downtime."""
+def late_note(due_at: datetime, tz: ZoneInfo, *, why: str = "boten var nede") -> ContextBlock:
+    """Added by the tick to anything posted late after downtime; a kind may add it with its own
+    reason (`why` ends «…skulle vært sendt …, men …»), as a reminder planned late does."""
     local = due_at.astimezone(tz)
     return ContextBlock(
         elements=[
@@ -109,7 +110,7 @@ def late_note(due_at: datetime, tz: ZoneInfo) -> ContextBlock:
                 text=(
                     ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært "
                     f"sendt {norsk_dato(local.date())} kl. {slack_time(due_at, tz)}, "
-                    "men boten var nede."
+                    f"men {why}."
                 )
             )
         ]

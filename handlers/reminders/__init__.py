@@ -35,7 +35,7 @@ from handlers.reminders.listeners import (
     use_channel_clicked,
 )
 from handlers.reminders.sync import on_change
-from handlers.reminders.views import DONE_ACTION, SNOOZE_ACTION, UNDO_ACTION, USE_CHANNEL_ACTION
+from handlers.reminders.views import DONE_ACTION, SNOOZE_ACTIONS, UNDO_ACTION, USE_CHANNEL_ACTION
 from storage.reminders import ALERT_KIND, REMINDER_KIND
 
 SUBCOMMANDS = [
@@ -65,7 +65,7 @@ CHOOSES_CHANNEL = CoordinatorOnly(
 def register(app: App) -> None:
     app.action(DONE_ACTION)(ack=acknowledge, lazy=[done_clicked])
     app.action(UNDO_ACTION)(ack=acknowledge, lazy=[undo_clicked])
-    app.action(SNOOZE_ACTION)(ack=acknowledge, lazy=[snooze_clicked])
+    app.action(SNOOZE_ACTIONS)(ack=acknowledge, lazy=[snooze_clicked])
     app.action(USE_CHANNEL_ACTION, middleware=[CHOOSES_CHANNEL])(
         ack=acknowledge, lazy=[use_channel_clicked]
     )

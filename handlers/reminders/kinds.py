@@ -1,13 +1,14 @@
 """What the scheduler posts for reminders: the outbox kinds "reminder" and "reminder_alert".
 
 A reminder is rendered from the item as it is at posting time, not from what was planned: a
-deadline moved, deleted or marked done meanwhile is not announced with stale words.
+deadline moved, deleted or marked done meanwhile is not announced with stale words. A catch-up
+reminder (planned after its time had passed) says when it should have come, and why it did not.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,20 +17,22 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from handlers.core.commands import COMMAND
-from handlers.core.outbox_kinds import RenderedMessage
+from handlers.core.outbox_kinds import RenderedMessage, late_note
 from handlers.reminders.views import (
     INVITE_HINT,
     ReminderRef,
     ReminderView,
+    catch_up_reason,
     reason_text,
     reminder_blocks,
     reminder_text,
     simple_blocks,
 )
-from storage.models import OutboxMessage, Workspace
-from storage.reminders import is_done, load_item, occurs_on
+from storage.calendar import load_items
+from storage.models import Deadline, Meeting, OutboxMessage
+from storage.reminders import done_occurrences, reminds_on
 from storage.snapshot import read_versions
-from storage.workspaces import get_workspace
+from storage.workspaces import get_workspaces
 
 
 def _tz(now: datetime) -> ZoneInfo:
@@ -54,8 +57,9 @@ def render_reminders(
     tz = _tz(now)
     today = now.astimezone(tz).date()
     out: dict[int, RenderedMessage | None] = {}
-    workspaces: dict[str, Workspace | None] = {}
-    groups: dict[tuple[str, str, int, str, bool, str], list[OutboxMessage]] = defaultdict(list)
+    groups: dict[tuple[str, str, int, str, bool, str, str, str], list[OutboxMessage]] = defaultdict(
+        list
+    )
     for row in rows:
         payload = row.payload or {}
         kind = payload.get("item_kind")
@@ -67,25 +71,26 @@ def render_reminders(
                 str(payload["occurrence"]),
                 bool(payload.get("expected")),
                 str(payload.get("snoozed_by") or ""),
+                str(payload.get("catch_up") or ""),
+                str(payload.get("missed_at") or ""),
             )
         except (KeyError, TypeError, ValueError):
             out[row.id or 0] = None
             continue
         groups[key].append(row)
-    for (team_id, kind, item_id, occ_text, expected, snoozed_by), group in groups.items():
-        if team_id not in workspaces:
-            workspaces[team_id] = get_workspace(session=session, team_id=team_id)
-        view = _current_view(
-            session, workspaces[team_id], team_id, kind, item_id, occ_text, expected
-        )
+    current = _Current(session, groups)
+    for key, group in groups.items():
+        team_id, kind, item_id, occ_text, expected, snoozed_by, catch_up, missed_at = key
+        view = current.view(team_id, kind, item_id, occ_text, expected)
         if view is None:
             out.update({row.id or 0: None for row in group})
             continue
         first = ReminderRef(kind, item_id, view.occurrence, group[0].id or 0)
-        blocks = [
-            b.to_dict()
-            for b in reminder_blocks(view, first, today=today, tz=tz, snoozed_by=snoozed_by or None)
-        ]
+        built = reminder_blocks(view, first, now=now, tz=tz, snoozed_by=snoozed_by or None)
+        if catch_up and missed_at:
+            why = catch_up_reason(catch_up, view)
+            built.append(late_note(datetime.fromisoformat(missed_at), tz, why=why))
+        blocks = [b.to_dict() for b in built]
         text = reminder_text(view, today)
         for row in group:
             ref = ReminderRef(kind, item_id, view.occurrence, row.id or 0)
@@ -93,39 +98,44 @@ def render_reminders(
     return out
 
 
-def _current_view(
-    session: Session,
-    workspace: Workspace | None,
-    team_id: str,
-    kind: str,
-    item_id: int,
-    occ_text: str,
-    expected: bool,
-) -> ReminderView | None:
-    if kind not in ("deadline", "meeting"):
-        return None
-    if workspace is None or workspace.uninstalled_at is not None or workspace.reminders_paused:
-        return None
-    item = load_item(session=session, kind=kind, item_id=item_id)
-    if item is None or item.team_id != team_id:
-        return None
-    try:
-        occurrence = date.fromisoformat(occ_text)
-    except ValueError:
-        return None
-    if kind == "deadline" and is_done(
-        session=session, team_id=team_id, deadline_id=item_id, occurrence=occurrence
-    ):
-        return None
-    if not occurs_on(
-        session=session,
-        team_id=team_id,
-        kind=kind,  # type: ignore[arg-type]
-        item_id=item_id,
-        occurrence=occurrence,
-    ):
-        return None
-    return ReminderView.for_occurrence(item, occurrence, expected=expected)
+class _Current:
+    """The workspaces, items and done marks a batch of reminders speaks of, read in a few
+    queries for the whole batch (09:00 brings hundreds of workspaces' own deadlines)."""
+
+    def __init__(self, session: Session, keys: Iterable[tuple[Any, ...]]) -> None:
+        wanted: dict[str, set[int]] = defaultdict(set)
+        teams: set[str] = set()
+        for team_id, kind, item_id, *_rest in keys:
+            teams.add(team_id)
+            wanted[kind].add(item_id)
+        self.workspaces = get_workspaces(session=session, team_ids=teams)
+        self.items: dict[tuple[str, int], Deadline | Meeting] = {}
+        for kind, model in (("deadline", Deadline), ("meeting", Meeting)):
+            found = load_items(session=session, model=model, ids=wanted.get(kind, ()))
+            self.items.update({(kind, item_id): item for item_id, item in found.items()})
+        self.done = done_occurrences(
+            session=session, team_id=None, deadline_ids=wanted.get("deadline", ())
+        )
+
+    def view(
+        self, team_id: str, kind: str, item_id: int, occ_text: str, expected: bool
+    ) -> ReminderView | None:
+        """The reminder's item as it is now; None when nothing should be said of it."""
+        workspace = self.workspaces.get(team_id)
+        if workspace is None or workspace.uninstalled_at is not None or workspace.reminders_paused:
+            return None
+        item = self.items.get((kind, item_id))
+        if item is None or item.team_id != team_id:
+            return None
+        try:
+            occurrence = date.fromisoformat(occ_text)
+        except ValueError:
+            return None
+        if kind == "deadline" and (item_id, occurrence) in self.done:
+            return None
+        if not reminds_on(item, occurrence):
+            return None
+        return ReminderView.for_occurrence(item, occurrence, expected=expected)
 
 
 def _with_button_values(blocks: list[dict[str, Any]], value: str) -> list[dict[str, Any]]:

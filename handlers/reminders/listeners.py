@@ -1,5 +1,5 @@
 """Bolt listeners for reminders: the buttons on a posted reminder («Ferdig», «Angre», «Minn meg
-på i morgen»), «Bruk denne kanalen» on the channel offer, and the bot joining a channel.
+på …»), «Bruk denne kanalen» on the channel offer, and the bot joining a channel.
 
 A button's ack is only `ack()`; the write and the edit of the message run lazily, so Slack
 gets its answer at once whatever the database and chat.update take.
@@ -10,19 +10,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, SectionBlock
 from sqlmodel import Session
 
 from handlers.core.access import Actor
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
+from handlers.reminders.snooze import snooze_at, snooze_choices, snooze_fits
 from handlers.reminders.sync import choose_channel, refresh_workspace
 from handlers.reminders.views import (
+    REMINDER_ACTIONS_BLOCK_ID,
     ReminderRef,
     ReminderView,
     channel_chosen_blocks,
@@ -31,6 +35,9 @@ from handlers.reminders.views import (
     parse_reminder_value,
     reminder_blocks,
     reminder_text,
+    snooze_buttons,
+    snooze_choice,
+    snooze_refusal,
     when_posted,
 )
 from storage.models import OutboxMessage
@@ -53,8 +60,8 @@ def _message_location(body: dict[str, Any]) -> tuple[str, str] | None:
     return str(channel), str(ts)
 
 
-def _ephemeral(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)
+def _ephemeral(respond: Respond, text: str, blocks: list[Block] | None = None) -> None:
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
 def _current(
@@ -195,7 +202,7 @@ def undo_clicked(
         return
     refresh_workspace(services, actor.team_id, only=("deadline", pressed.ref.item_id))
     view, today = pressed.view, now.astimezone(tz).date()
-    blocks = reminder_blocks(view, pressed.ref, today=today, tz=tz)
+    blocks = reminder_blocks(view, pressed.ref, now=now, tz=tz)
     _update_message(
         client, logger, pressed.location, reminder_text(view, today), blocks, pressed.marker
     )
@@ -209,14 +216,19 @@ def snooze_clicked(
     actor: Actor,
     respond: Respond,
 ) -> None:
-    """«Minn meg på i morgen»: the same reminder again the next working day at nine."""
-    ref = parse_reminder_value(action.get("value", ""))
-    location = _message_location(body)
-    if ref is None or location is None:
-        _ephemeral(respond, "Den knappen forstår jeg ikke. Prøv `/dks påminnelser` i stedet.")
-        return
+    """«Minn meg på i morgen» / «om 1 time» / «kl. 12»: the same reminder again then, if that
+    still comes before the item. The time is checked here, not only when the buttons are
+    drawn: a message posted earlier may show one that no longer fits."""
     now = services.clock()
     tz = services.settings.timezone
+    ref = parse_reminder_value(action.get("value", ""))
+    choice = snooze_choice(str(action.get("action_id", "")))
+    at = snooze_at(choice, now, tz) if choice is not None else None
+    location = _message_location(body)
+    if ref is None or choice is None or at is None or location is None:
+        _ephemeral(respond, "Den knappen forstår jeg ikke. Prøv `/dks påminnelser` i stedet.")
+        return
+    row = None
     with services.session(write=True) as session:
         if ref.kind == "deadline" and (
             mark := get_done(
@@ -228,21 +240,47 @@ def snooze_clicked(
         ):
             _ephemeral(respond, f"Fristen er allerede markert som ferdig av <@{mark.done_by}>.")
             return
-        row = schedule_snooze(
-            session=session,
-            team_id=actor.team_id,
-            item_kind=ref.kind,  # type: ignore[arg-type]
-            item_id=ref.item_id,
-            occurrence=ref.occurrence,
-            target=location[0],
-            user_id=actor.user_id,
-            now=now,
-            tz=tz,
-        )
+        found = _current(session, actor.team_id, ref)
+        if found is not None:
+            view = found[0]
+            if not snooze_fits(at, now=now, begins=view.begins(tz), tz=tz):
+                _refuse_snooze(respond, view, ref, choice, at=at, now=now, tz=tz)
+                return
+            row = schedule_snooze(
+                session=session,
+                team_id=actor.team_id,
+                item_kind=ref.kind,  # type: ignore[arg-type]
+                item_id=ref.item_id,
+                occurrence=ref.occurrence,
+                target=location[0],
+                user_id=actor.user_id,
+                at=at,
+                now=now,
+            )
     if row is None:
         _ephemeral(respond, "Den finnes ikke lenger i kalenderen, så jeg minner ikke om den.")
         return
     _ephemeral(respond, f":zzz: Greit, jeg minner om den igjen {when_posted(row.due_at, tz)}.")
+
+
+def _refuse_snooze(
+    respond: Respond,
+    view: ReminderView,
+    ref: ReminderRef,
+    choice: str,
+    *,
+    at: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+) -> None:
+    """Say why that time does not fit, with buttons for the ones that still do."""
+    instead = snooze_choices(now, view.begins(tz), tz)
+    text = snooze_refusal(view, choice, at=at, now=now, tz=tz, instead=instead)
+    blocks: list[Block] = [SectionBlock(text=text)]
+    if instead:
+        buttons = snooze_buttons(ref, instead)
+        blocks.append(ActionsBlock(block_id=REMINDER_ACTIONS_BLOCK_ID, elements=buttons))
+    _ephemeral(respond, text, blocks)
 
 
 @logs_failures

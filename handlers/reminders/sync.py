@@ -4,14 +4,17 @@ After a deadline or meeting is created, edited or deleted (the `Changed` event, 
 call from a test or a command), pending reminders are created, moved or cancelled, and a
 reminder already posted for an occurrence that moved or went away is edited to say «Endret: ny
 dato …» or «Avlyst». A change of the reminder settings (channel, pause, days before)
-re-plans the whole workspace with `refresh_workspace`.
+re-plans the whole workspace with `refresh_workspace`. A saved item, and a chosen channel, also
+catch up: an occurrence still ahead whose reminder times all passed before anyone could get
+them gets one late reminder (`storage.reminders.reconcile`'s `catch_up`). The scheduler's own
+refresh never does: what it missed while down follows the grace period instead.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -36,6 +39,7 @@ from storage.models import Deadline, Meeting, OutboxMessage, OutboxState
 from storage.outbox import cancel_messages, clear_alerts, messages_for_ref, update_payload
 from storage.reminders import (
     REMINDER_KIND,
+    CatchUp,
     ItemKind,
     forget_item,
     item_ref,
@@ -52,7 +56,11 @@ def _model(kind: str) -> type[Deadline] | type[Meeting]:
 
 
 def refresh_workspace(
-    services: Services, team_id: str, *, only: tuple[ItemKind, int] | None = None
+    services: Services,
+    team_id: str,
+    *,
+    only: tuple[ItemKind, int] | None = None,
+    catch_up: CatchUp | None = None,
 ) -> None:
     """Re-plan the workspace's pending reminders (or only one item's) from what is stored."""
     with services.session(write=True) as session:
@@ -63,6 +71,7 @@ def refresh_workspace(
             tz=services.settings.timezone,
             grace=timedelta(hours=services.settings.reminder_grace_hours),
             only=only,
+            catch_up=catch_up,
         )
 
 
@@ -98,12 +107,12 @@ def after_item_change(
 ) -> None:
     """Call after a deadline or meeting was created, edited or deleted (row gone).
 
-    Pending reminders are created, moved or cancelled; reminders already posted for an
-    occurrence that moved or went away are edited to say «Endret: ny dato …» or «Avlyst».
+    Pending reminders are created, moved or cancelled (and one caught up if the item's last
+    reminder time has passed unplanned); reminders already posted for an occurrence that moved
+    or went away are edited to say «Endret: ny dato …» or «Avlyst».
     """
     now = services.clock()
     tz = services.settings.timezone
-    today = now.astimezone(tz).date()
     edits: list[_Edit] = []
     with services.session(write=True) as session:
         item = load_item(session=session, kind=kind, item_id=item_id)
@@ -127,6 +136,7 @@ def after_item_change(
                 tz=tz,
                 grace=timedelta(hours=services.settings.reminder_grace_hours),
                 only=(kind, item_id),
+                catch_up="item",
             )
         posted = messages_for_ref(
             session=session,
@@ -136,7 +146,7 @@ def after_item_change(
             kinds=[REMINDER_KIND],
         )
         for row in posted:
-            edit = _edit_for(session, row, item, kind, team_id, today, tz)
+            edit = _edit_for(session, row, item, kind, team_id, now, tz)
             if edit is not None:
                 edits.append(edit)
     for edit in edits:
@@ -154,9 +164,10 @@ def _edit_for(
     item: Deadline | Meeting | None,
     kind: ItemKind,
     team_id: str,
-    today: date,
+    now: datetime,
     tz: ZoneInfo,
 ) -> _Edit | None:
+    today = now.astimezone(tz).date()
     payload = dict(row.payload or {})
     if not row.channel or not row.ts or "occurrence" not in payload:
         return None
@@ -198,7 +209,7 @@ def _edit_for(
         text = f"{note.split('*')[1] if '*' in note else note} {view.title}".strip()
     else:
         ref = ReminderRef(kind, int(payload["item_id"]), view.occurrence, row.id or 0)
-        blocks = reminder_blocks(view, ref, today=today, tz=tz)
+        blocks = reminder_blocks(view, ref, now=now, tz=tz)
         text = reminder_text(view, today)
     blocks[0].block_id = marker_id
     return _Edit(row.id or 0, row.channel, row.ts, text, blocks)
@@ -218,7 +229,7 @@ def choose_channel(services: Services, team_id: str, channel: str, user_id: str)
         if old:
             clear_alerts(session=session, team_id=team_id, now=now, channel=old)
         clear_alerts(session=session, team_id=team_id, now=now, channel=channel)
-    refresh_workspace(services, team_id)
+    refresh_workspace(services, team_id, catch_up="channel")
 
 
 def on_change(

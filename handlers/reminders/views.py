@@ -4,6 +4,7 @@ channel offer, the replies of `/dks påminnelser`, and the words for why one was
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -31,11 +32,17 @@ from handlers.core.format import (
     slack_time,
     truncate,
 )
+from handlers.reminders.snooze import TOMORROW, snooze_choices
 from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
+from storage.reminders import begins_at
 
 DONE_ACTION = "reminder_done"
 UNDO_ACTION = "reminder_undo"
+# «Minn meg på i morgen» keeps the plain id (messages already posted carry it); the same-day
+# choices add theirs: `reminder_snooze:1h`. Slack wants each button's id unique in its block.
 SNOOZE_ACTION = "reminder_snooze"
+SNOOZE_ACTIONS = re.compile(rf"^{SNOOZE_ACTION}(:\w+)?$")
+SNOOZE_WORDS = {TOMORROW: "i morgen", "1h": "om 1 time", "12": "kl. 12", "15": "kl. 15"}
 USE_CHANNEL_ACTION = "reminder_use_channel"
 REMINDER_ACTIONS_BLOCK_ID = "reminder_actions"
 USE_CHANNEL_BLOCK_ID = "reminder_use_channel"
@@ -87,6 +94,18 @@ class ReminderRef:
                 "m": self.message_id,
             }
         )
+
+
+def snooze_action_id(choice: str) -> str:
+    return SNOOZE_ACTION if choice == TOMORROW else f"{SNOOZE_ACTION}:{choice}"
+
+
+def snooze_choice(action_id: str) -> str | None:
+    """The choice a snooze button stands for; None for an id these buttons never had."""
+    if not SNOOZE_ACTIONS.match(action_id):
+        return None
+    choice = action_id.partition(":")[2] or TOMORROW
+    return choice if choice in SNOOZE_WORDS else None
 
 
 def parse_reminder_value(value: str) -> ReminderRef | None:
@@ -187,6 +206,17 @@ class ReminderView:
     def noun(self) -> str:
         return "Frist" if self.kind == "deadline" else "Møte"
 
+    @property
+    def definite(self) -> str:
+        return "fristen" if self.kind == "deadline" else "møtet"
+
+    @property
+    def pronoun(self) -> str:
+        return "den" if self.kind == "deadline" else "det"
+
+    def begins(self, tz: ZoneInfo) -> datetime:
+        return begins_at(self.kind, self.occurrence, self.start_time, tz)
+
 
 def occurrence_end(item: Deadline | Meeting, occurrence: date) -> date | None:
     first = item.due_date if isinstance(item, Deadline) else item.start_date
@@ -213,10 +243,10 @@ def when_line(view: ReminderView, today: date, tz: ZoneInfo) -> str:
 
 def reminder_text(view: ReminderView, today: date) -> str:
     """The notification text (and fallback): what, and how far away."""
-    noun = "fristen" if view.kind == "deadline" else "møtet"
     away = distance(view.occurrence, today, end=view.end)
     return truncate(
-        f"Påminnelse: {view.title} – {noun} er {norsk_dato(view.occurrence)} ({away}).", 3000
+        f"Påminnelse: {view.title} – {view.definite} er {norsk_dato(view.occurrence)} ({away}).",
+        3000,
     )
 
 
@@ -252,22 +282,37 @@ def _summary(view: ReminderView, today: date, tz: ZoneInfo, *, struck: bool = Fa
     return "\n".join([f":bell: *{heading}*" if not struck else heading, when_line(view, today, tz)])
 
 
+def snooze_buttons(ref: ReminderRef, choices: Sequence[str]) -> list[ButtonElement]:
+    return [
+        ButtonElement(
+            text=f"Minn meg på {SNOOZE_WORDS[choice]}",
+            action_id=snooze_action_id(choice),
+            value=ref.value(),
+        )
+        for choice in choices
+    ]
+
+
 def reminder_blocks(
     view: ReminderView,
     ref: ReminderRef,
     *,
-    today: date,
+    now: datetime,
     tz: ZoneInfo,
     snoozed_by: str | None = None,
 ) -> list[Block]:
-    """The reminder as posted: what, when, how far away, details, and its buttons."""
-    lines = [_summary(view, today, tz), *_details(view)]
+    """The reminder as posted: what, when, how far away, details, and its buttons (the snooze
+    choices that still come before the item, as of `now`)."""
+    lines = [_summary(view, now.astimezone(tz).date(), tz), *_details(view)]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
     notes = []
     if view.expected:
         notes.append("Forventet dato – sjekk den med fylket før dere planlegger etter den.")
     if snoozed_by:
         notes.append(f"Du ba om en ny påminnelse i dag (<@{snoozed_by}>).")
+    choices = snooze_choices(now, view.begins(tz), tz)
+    if not choices:
+        notes.append(f"{view.definite.capitalize()} er så nær at påminnelsen ikke kan utsettes.")
     if notes:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" ".join(notes))]))
     buttons = []
@@ -275,11 +320,48 @@ def reminder_blocks(
         buttons.append(
             ButtonElement(text="Ferdig", action_id=DONE_ACTION, value=ref.value(), style="primary")
         )
-    buttons.append(
-        ButtonElement(text="Minn meg på i morgen", action_id=SNOOZE_ACTION, value=ref.value())
-    )
-    blocks.append(ActionsBlock(block_id=REMINDER_ACTIONS_BLOCK_ID, elements=buttons))
+    buttons.extend(snooze_buttons(ref, choices))
+    if buttons:
+        blocks.append(ActionsBlock(block_id=REMINDER_ACTIONS_BLOCK_ID, elements=buttons))
     return blocks
+
+
+def snooze_refusal(
+    view: ReminderView,
+    choice: str,
+    *,
+    at: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    instead: Sequence[str],
+) -> str:
+    """Why a snooze choice does not fit (any more), for the one who clicked it."""
+    words = SNOOZE_WORDS[choice]
+    if at >= view.begins(tz):
+        when = distance(view.occurrence, now.astimezone(tz).date())
+        if view.start_time is not None:
+            when += f" kl. {klokkeslett(view.start_time)}"
+        first = (
+            f"{view.definite.capitalize()} er {when}, så jeg kan ikke minne deg på "
+            f"{view.pronoun} {words}."
+        )
+    elif at <= now:
+        first = f"{words.capitalize()} er allerede passert."
+    else:
+        first = (
+            f"Jeg kan ikke minne deg på {view.pronoun} {words}: jeg poster påminnelser bare "
+            "på hverdager mellom kl. 07 og 21."
+        )
+    if instead:
+        return f"{first} Velg heller et tidspunkt før {view.definite}:"
+    return f"{first} Det er for kort tid igjen til å utsette påminnelsen."
+
+
+def catch_up_reason(why: str, view: ReminderView) -> str:
+    """Why a catch-up reminder is late, to end «…skulle vært sendt …, men …»."""
+    if why == "channel":
+        return "da var det ikke valgt noen kanal for påminnelser"
+    return f"da sto ikke {view.definite} i kalenderen med denne datoen"
 
 
 def done_blocks(

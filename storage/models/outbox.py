@@ -60,6 +60,9 @@ class OutboxMessage(SQLModel, table=True):
     late: bool = False
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = utc_column()
+    # The first post not yet settled (recorded before posting): Slack may hold the message
+    # from then on. Only such rows need the look in the channel's history after a takeover.
+    attempted_at: datetime | None = utc_column()
     sent_at: datetime | None = utc_column()
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
