@@ -196,8 +196,10 @@ class Claim:
     late: bool
     # Not to be posted before this instant: the due time of a row claimed ahead of it.
     send_at: datetime
-    # The first unsettled post attempt: a history check reads from here.
+    # The first unsettled post attempt and the latest it can have landed: a history check
+    # reads between the two.
     attempted_at: datetime | None = None
+    check_until: datetime | None = None
 
 
 def claim_due(
@@ -270,7 +272,17 @@ def claim_due(
         .where(table.c.id.in_(chosen))
         .values(
             # A row that was already claimed lost its lease: if its post was attempted, the
-            # message may be in Slack.
+            # message may be in Slack, posted before that lease ended (the old available_at).
+            check_until=case(
+                (
+                    and_(
+                        table.c.state == OutboxState.CLAIMED.value,
+                        table.c.attempted_at.is_not(None),
+                    ),
+                    table.c.available_at,
+                ),
+                else_=table.c.check_until,
+            ),
             needs_check=case(
                 (
                     and_(
@@ -302,6 +314,7 @@ def claim_due(
             table.c.needs_check,
             table.c.late,
             table.c.attempted_at,
+            table.c.check_until,
         )
     )
     claims = [
@@ -318,6 +331,7 @@ def claim_due(
             late=bool(late),
             send_at=max(due_at, moment),
             attempted_at=attempted_at,
+            check_until=check_until,
         )
         for (
             row_id,
@@ -330,6 +344,7 @@ def claim_due(
             needs_check,
             late,
             attempted_at,
+            check_until,
         ) in conn.execute(stmt)
     ]
     claims.sort(key=lambda c: (c.due_at, c.id))
@@ -462,7 +477,8 @@ def mark_retry(
         available_at=_aware(retry_at),
         needs_check=needs_check,
         # Nothing can be in Slack (e.g. a 429): forget the attempt; the next post starts anew.
-        **({} if needs_check else {"attempted_at": None}),
+        # Else the post that failed ended by now: the look reads up to here.
+        **({"check_until": _aware(now)} if needs_check else {"attempted_at": None}),
         error=reason[:300],
         claimed_by=None,
     )
@@ -491,6 +507,12 @@ def mark_attempting(
     return {row_id for (row_id,) in session.connection().execute(stmt)}
 
 
+def _unless_checking() -> Any:
+    # A row given back unposted forgets an attempt recorded ahead of its post, but not one
+    # still to be looked for (needs_check): that one's window starts at it.
+    return case((col(OutboxMessage.needs_check), col(OutboxMessage.attempted_at)), else_=None)
+
+
 def release(
     *, session: Session, message_id: int, worker: str, available_at: datetime, now: datetime
 ) -> bool:
@@ -504,6 +526,7 @@ def release(
         available_at=_aware(available_at),
         claimed_by=None,
         attempts=col(OutboxMessage.attempts) - 1,
+        attempted_at=_unless_checking(),
     )
 
 
@@ -522,6 +545,7 @@ def postpone(
         late=late,
         claimed_by=None,
         attempts=col(OutboxMessage.attempts) - 1,
+        attempted_at=_unless_checking(),
     )
 
 

@@ -76,6 +76,8 @@ def rig(engine: Engine, fake_slack: FakeSlack) -> Iterator[Rig]:
         database_url=engine.url.render_as_string(hide_password=False),
     )
     clock = FrozenClock(REMINDER_AT - timedelta(hours=1))
+    # Slack stamps messages with its own clock: the test's, so history windows agree.
+    fake_slack.now = lambda: clock().timestamp()
     # Building the App registers the outbox kinds, as in every process that runs a scheduler.
     app = create_app(settings, engine=engine, clock=clock)
     services: Services = Services(settings=settings, engine=engine, clock=clock)

@@ -72,9 +72,12 @@ TRANSIENT_ERRORS = frozenset(
 BACKOFF = (2.0, 10.0, 30.0, 120.0, 600.0, 1800.0)
 MAX_ATTEMPTS = 8
 LATE_AFTER = timedelta(minutes=15)
+# The longest a row waits within its batch for Slack to allow a history read again.
+WAIT_IN_BATCH = 5.0
 # Slack's clock and ours see the same post a few milliseconds apart (scheduling, jitter on the
-# way): a post exactly a second after the last may count as too soon.
-PACE_MARGIN = 0.03
+# way, more the longer the way): a post exactly a second after the last may count as too soon.
+PACE_MARGIN = 0.02
+PACE_MARGIN_PER_ROUND_TRIP = 0.1
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,14 @@ class ChannelPacer:
         self.interval = interval
         self._next: dict[str, float] = {}
         self._round_trip: float | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, channel: str) -> asyncio.Lock:
+        """Held from a post's wait for its channel's pace to Slack's answer."""
+        found = self._locks.get(channel)
+        if found is None:
+            found = self._locks[channel] = asyncio.Lock()
+        return found
 
     def ready_at(self, channel: str) -> float:
         return self._next.get(channel, 0.0)
@@ -142,11 +153,13 @@ class ChannelPacer:
         """Slack answered a post to `channels` (a DM's target user and its D… channel)."""
         self.learn(timing)
         trip = self._round_trip if self._round_trip is not None else 0.0
-        ready = max(timing.sent, timing.answered - trip) + self.interval + PACE_MARGIN
+        margin = PACE_MARGIN + PACE_MARGIN_PER_ROUND_TRIP * trip
+        ready = max(timing.sent, timing.answered - trip) + self.interval + margin
         for channel in channels:
             self._next[channel] = max(self._next.get(channel, 0.0), ready)
         if len(self._next) > 10_000:  # forget channels idle for long
             self._next = {k: v for k, v in self._next.items() if v > timing.answered}
+            self._locks = {k: v for k, v in self._locks.items() if v.locked() or k in self._next}
 
     def hold(self, until: float, *channels: str) -> None:
         """Slack said 429 for `channels`: nothing goes there before `until` (Retry-After)."""
@@ -307,6 +320,7 @@ class MessageDelivery:
     _alerted: set[tuple[str, str]]
     _recorder: SentRecorder
     _attempts: AttemptLog
+    _history: HistoryCheck
 
     # --- serialising -------------------------------------------------------------------------
 
@@ -404,7 +418,7 @@ class MessageDelivery:
             )
             return None
         if claim.needs_check:
-            found = await history.find(client, claim, channel)
+            found = await history.find(client, claim, channel, now)
             if isinstance(found, Held):
                 return await self._wait_or_release(claim, found.seconds, stats)
             if found is None:
@@ -460,13 +474,48 @@ class MessageDelivery:
             return None
         loop = asyncio.get_running_loop()
         timing = Timing()
+        # Targets that post to one channel (a fallback) take turns and keep its pace.
+        async with self.pacer.lock(channel):
+            delay = self.pacer.ready_at(channel) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = self.clock()
+            if now >= claim.lease_until - self._margin:
+                # The look or the wait took the lease's margin: another process may hold the
+                # row by the time this post lands. Give it back; it is looked for first.
+                await self._awrite(
+                    mark_retry,
+                    message_id=claim.id,
+                    retry_at=now,
+                    reason="lease ran short",
+                    needs_check=True,
+                    now=now,
+                )
+                stats.add("released")
+                return None
+            return await self._send(claim, channel, outgoing, timing, stats, may_wait=may_wait)
+
+    async def _send(
+        self,
+        claim: Claim,
+        channel: str,
+        outgoing: Outgoing,
+        timing: Timing,
+        stats: TickStats,
+        *,
+        may_wait: bool,
+    ) -> float | None:
+        loop = asyncio.get_running_loop()
         try:
             response = await self.sender.call(
                 claim.team_id, "chat.postMessage", timing, outgoing.body(channel)
             )
         except SlackApiError as err:
             self.pacer.answered(timing, channel, claim.target)
-            if err.response.status_code == 429:
+            status = err.response.status_code
+            if status >= 500 or err.response.get("error") in TRANSIENT_ERRORS:
+                self._history.forget(channel)  # it may be there now
+            if status == 429:
                 # Nothing was posted; the channel rests as long as Slack asks.
                 wait = retry_after(err.response.headers)
                 self.pacer.hold(loop.time() + wait, channel, claim.target)
@@ -478,6 +527,7 @@ class MessageDelivery:
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             # Slack may have posted it before the connection broke: look first next time.
             self.pacer.answered(timing, channel, claim.target)
+            self._history.forget(channel)
             await self._settle_retry(
                 claim, f"network: {err!r}"[:200], needs_check=True, stats=stats
             )
@@ -488,7 +538,11 @@ class MessageDelivery:
         stats.add("sent")
         if (claim.team_id, channel) in self._alerted:
             self._alerted.discard((claim.team_id, channel))
-            await asyncio.to_thread(self._clear_alerts, claim.team_id, channel)
+            try:
+                await asyncio.to_thread(self._clear_alerts, claim.team_id, channel)
+            except Exception:
+                # The post stands; the alert stays open until the next one clears it.
+                log.exception("could not clear the alerts of %s in %s", channel, claim.team_id)
         return None
 
     def _clear_alerts(self, team_id: str, channel: str) -> None:
@@ -574,16 +628,16 @@ class MessageDelivery:
             found: Any = None
             try:
                 client = self.sender.client(claim.team_id)
-                found = await history.find(
-                    client,
-                    claim,
-                    self._dm_channels.get(f"{claim.team_id}:{claim.target}", claim.target),
-                )
-            except NoToken:
-                found = None
+                channel = claim.target
+                if channel.startswith(("U", "W")):  # a DM: its history is the D… channel's
+                    response = await client.conversations_open(users=channel)
+                    channel = str(response["channel"]["id"])
+                found = await history.find(client, claim, channel, now)
+            except (NoToken, SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as err:
+                log.warning("could not look for missed message %s: %r", claim.id, err)
             if isinstance(found, str) and found:
                 await self._awrite(
-                    mark_sent, message_id=claim.id, channel=claim.target, ts=found, now=now
+                    mark_sent, message_id=claim.id, channel=channel, ts=found, now=now
                 )
                 stats.add("recovered")
                 return

@@ -37,7 +37,7 @@ from bot.scheduler.delivery import (
     SentRecorder,
     TickStats,
 )
-from bot.scheduler.history import HistoryCheck, HistoryLimits
+from bot.scheduler.history import HistoryCheck
 from bot.scheduler.sender import AsyncSender
 from bot.settings import Settings
 from handlers.core.outbox_kinds import KindRegistry, RenderedMessage, late_note
@@ -119,7 +119,7 @@ class Scheduler(MessageDelivery):
         self._tick_lock = threading.Lock()
         self._recorder = SentRecorder(engine, self.worker_id, clock)
         self._attempts = AttemptLog(self._write_attempts)
-        self._history_limits = HistoryLimits()
+        self._history = HistoryCheck()
         # Leave this much of the lease unused: a post must end well before another process
         # may take the row over.
         self._margin = min(timedelta(seconds=30), lease / 3)
@@ -289,7 +289,7 @@ class Scheduler(MessageDelivery):
             ahead_tokens={},
             inputs_now=_InputCheck(self.engine, claims, self.clock, self.kinds),
             stats=stats,
-            history=HistoryCheck(self._history_limits),
+            history=self._history,
         )
         try:
             self.sender.run(self._deliver_batch(batch))
@@ -360,9 +360,15 @@ class Scheduler(MessageDelivery):
         ):
             team = batch.queues[batch.order[0]][0].team_id
             warming = asyncio.create_task(self._warm(team, len(batch.order)))
-        await asyncio.gather(*(self._post_channel(batch, target) for target in batch.order))
+        results = await asyncio.gather(
+            *(self._post_channel(batch, target) for target in batch.order),
+            return_exceptions=True,
+        )
+        for error in results:
+            if isinstance(error, BaseException):
+                log.error("a channel's delivery crashed", exc_info=error)
         if warming is not None:
-            await warming
+            await asyncio.gather(warming, return_exceptions=True)
 
     async def _warm(self, team_id: str, channels: int) -> None:
         started = monotime.perf_counter()

@@ -1,26 +1,31 @@
 """Was it already posted? The look in a channel's history after a takeover.
 
 A row whose post was attempted (`attempted_at`) but never settled may be in the channel: its
-first block carries the row's marker (`dks-outbox-<id>`). This reads the channel's history
-from the first attempt onwards, newest first, until the marker turns up or the history ends.
+first block carries the row's marker (`dks-outbox-<id>`). The post can only have reached
+Slack between its attempt and `check_until` (the lease end of the process that attempted it,
+or when its answer failed), so that is the window read, newest first, until the marker turns
+up or the window is read through.
 
 Since 29 May 2025 Slack limits `conversations.history` for commercially distributed apps
 outside the Marketplace to about one read a minute per workspace and 15 messages a read
 (internal single-workspace apps are exempt). So:
 
-- a read asks for 15 messages, and only from the first attempt on (a post is sent within
-  seconds of its attempt being recorded, so the marker is almost always on the first page);
-- a 429 holds every read in that workspace for its Retry-After (`HistoryLimits`), and the
-  row waits without losing an attempt: a rate limit is not a failure;
-- the pages read so far are kept for the batch, so rows of one channel share them.
+- a read asks for 15 messages, in a fixed window (`oldest`/`latest`), so pages read in one
+  tick stay valid in the next: a scan keeps its place across ticks (`HistoryCheck` lives as
+  long as the scheduler), and the rows of one channel share it, as long as their posts can
+  only have landed before it began (`check_until`);
+- a 429 holds every read in that workspace for its Retry-After; a row waits in its batch for a
+  few seconds at most, else goes back to the outbox (its look still ahead) without losing an
+  attempt: a rate limit is not a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -34,10 +39,14 @@ log = logging.getLogger(__name__)
 
 # Messages a read asks for: what Slack gives limited apps; exempt apps just read again.
 PAGE = 15
-# Clocks of two scheduler hosts may differ a little: read from this long before the attempt.
+# Clocks of two scheduler hosts may differ a little: read this much either side.
 CLOCK_MARGIN = timedelta(seconds=30)
-# Rows posted before attempts were recorded (an older version's takeover): from their due time.
+# Windows start on these steps, so the rows of one takeover share a scan.
+WINDOW_STEP = 600.0
+# Rows left to be looked for by an older version (no attempt recorded): from their due time.
 LEGACY_WINDOW = timedelta(minutes=5)
+# A scan not used for this long is forgotten.
+SCAN_KEPT = 3600.0
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 _MARKER_PREFIX = outbox_marker(0)[:-1]
 
@@ -56,52 +65,55 @@ Found = str | None | Held
 @dataclass
 class _Scan:
     oldest: float
+    latest: float
+    used: float
+    # Before its first read: it can only speak for posts that had landed by then.
+    begun: datetime
     cursor: str | None = None
     complete: bool = False
     found: dict[str, str] = field(default_factory=dict)  # marker -> ts
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class HistoryLimits:
-    """When each workspace may read history again (loop time). Lives as long as the sender:
-    a 429 in one tick still holds in the next."""
+class HistoryCheck:
+    """The history reads of one scheduler: one scan per channel and window, kept across
+    ticks, and when each workspace may read again."""
 
     def __init__(self) -> None:
-        self._until: dict[str, float] = {}
+        self._scans: dict[tuple[str, float, float], _Scan] = {}
+        self._held: dict[str, float] = {}  # team -> loop time reads may resume
 
-    def wait(self, team_id: str, now: float) -> float:
-        return max(0.0, self._until.get(team_id, 0.0) - now)
+    @staticmethod
+    def window(claim: Claim, now: datetime) -> tuple[float, float]:
+        """[oldest, latest] to read for the claim, widened to steps shared by its neighbours."""
+        since = claim.attempted_at or claim.due_at - LEGACY_WINDOW
+        until = claim.check_until or now
+        oldest = math.floor((since - CLOCK_MARGIN).timestamp() / WINDOW_STEP) * WINDOW_STEP
+        latest = math.ceil((until + CLOCK_MARGIN).timestamp() / 60.0) * 60.0
+        return oldest, latest
 
-    def hold(self, team_id: str, until: float) -> None:
-        self._until[team_id] = max(self._until.get(team_id, 0.0), until)
-
-
-class HistoryCheck:
-    """The history reads of one batch: one scan per channel, shared by its rows."""
-
-    def __init__(self, limits: HistoryLimits) -> None:
-        self._limits = limits
-        self._scans: dict[str, _Scan] = {}
-
-    async def find(self, client: AsyncWebClient, claim: Claim, channel: str) -> Found:
-        since = (
-            claim.attempted_at - CLOCK_MARGIN
-            if claim.attempted_at is not None
-            else claim.due_at - LEGACY_WINDOW
-        )
-        oldest = since.timestamp()
-        scan = self._scans.get(channel)
-        if scan is None or scan.oldest > oldest:
-            scan = self._scans[channel] = _Scan(oldest=oldest)
-        marker = outbox_marker(claim.id)
+    async def find(
+        self, client: AsyncWebClient, claim: Claim, channel: str, now: datetime
+    ) -> Found:
         loop = asyncio.get_running_loop()
+        oldest, latest = self.window(claim, now)
+        self._forget_old(loop.time())
+        key = (channel, oldest, latest)
+        scan = self._scans.get(key)
+        if scan is None or claim.check_until is None or scan.begun < claim.check_until:
+            # A post may have landed after this scan began (another process's; this one's own
+            # failed posts drop their channel's scans, `forget`).
+            scan = _Scan(oldest=oldest, latest=latest, used=loop.time(), begun=now)
+            self._scans[key] = scan
+        scan.used = loop.time()
+        marker = outbox_marker(claim.id)
         async with scan.lock:  # rows of one channel read its pages once, in turn
             while True:
                 if marker in scan.found:
                     return scan.found[marker]
                 if scan.complete:
                     return ""
-                wait = self._limits.wait(claim.team_id, loop.time())
+                wait = self._held.get(claim.team_id, 0.0) - loop.time()
                 if wait > 0:
                     return Held(wait)
                 outcome = await self._read(client, claim, channel, scan)
@@ -112,7 +124,13 @@ class HistoryCheck:
         self, client: AsyncWebClient, claim: Claim, channel: str, scan: _Scan
     ) -> Found | object:
         """One page into `scan`: _AGAIN when it was read (look again), else the answer."""
-        args: dict[str, Any] = {"channel": channel, "oldest": f"{scan.oldest:.6f}", "limit": PAGE}
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{scan.oldest:.6f}",
+            "latest": f"{scan.latest:.6f}",
+            "inclusive": True,
+            "limit": PAGE,
+        }
         if scan.cursor:
             args["cursor"] = scan.cursor
         try:
@@ -121,7 +139,8 @@ class HistoryCheck:
             error = err.response.get("error")
             if err.response.status_code == 429:
                 seconds = retry_after(err.response.headers)
-                self._limits.hold(claim.team_id, asyncio.get_running_loop().time() + seconds)
+                loop = asyncio.get_running_loop()
+                self._held[claim.team_id] = loop.time() + seconds
                 log.info("history reads in %s held %.0f s by Slack", claim.team_id, seconds)
                 return Held(seconds)
             if error in CHANNEL_ERRORS:
@@ -141,6 +160,15 @@ class HistoryCheck:
             scan.complete = True
         scan.cursor = cursor
         return _AGAIN
+
+    def forget(self, channel: str) -> None:
+        """A post to `channel` failed in a way that may have posted it: what the channel's
+        scans read before it no longer says it is absent."""
+        self._scans = {k: s for k, s in self._scans.items() if k[0] != channel}
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._scans) > 100:
+            self._scans = {k: s for k, s in self._scans.items() if now - s.used < SCAN_KEPT}
 
 
 _AGAIN = object()

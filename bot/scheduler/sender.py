@@ -139,6 +139,9 @@ class AsyncSender:
             trace.on_request_headers_sent.append(_on_headers_sent)
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.connections, limit_per_host=0),
+                # slack_sdk applies its `timeout` only to sessions it makes itself: without
+                # this a dead connection would wait out aiohttp's 5 minutes, a whole lease.
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
                 trace_configs=[trace],
             )
         return self._session
@@ -186,8 +189,15 @@ class AsyncSender:
 
     def close(self) -> None:
         async def closing() -> None:
+            # What is still running (a write of attempts, connections being opened) ends
+            # here rather than with the interpreter.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
             if self._session is not None and not self._session.closed:
                 await self._session.close()
+            await self._loop.shutdown_default_executor()
 
         if self._loop.is_running():
             try:

@@ -78,6 +78,8 @@ class FakeSlack:
     ) -> None:
         self.team_id = team_id
         self.latency = latency
+        # Slack's clock, for message timestamps (a test with a frozen clock sets its own).
+        self.now: Any = time.time
         self.open_connections = 0
         self.peak_connections = 0
         self.new_connections = 0
@@ -407,7 +409,7 @@ class FakeSlack:
         return 200, {}, {"ok": True}
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._ts):06d}"
+        return f"{int(self.now())}.{next(self._ts):06d}"
 
     def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -512,18 +514,22 @@ class FakeSlack:
         limit = min(int(args.get("limit") or 100), 999)
         if self._history_limit is not None:
             limit = min(limit, self._history_limit[1])
-        start = int(args.get("cursor") or 0)  # our cursor: how many were already returned
+        # Like Slack's, the cursor holds its place when messages come or go: it is the ts of
+        # the last message returned (pages go back in time from there).
+        before = float(args.get("cursor") or "inf")
 
         def within(ts: float) -> bool:
+            if ts >= before:
+                return False
             if inclusive:
                 return oldest <= ts <= latest
             return oldest < ts < latest
 
         found = [m for m in reversed(self.messages.get(channel, [])) if within(float(m["ts"]))]
-        page = found[start : start + limit]
-        has_more = len(found) > start + limit
+        page = found[:limit]
+        has_more = len(found) > limit
         body: dict[str, Any] = {"ok": True, "messages": page, "has_more": has_more}
-        body["response_metadata"] = {"next_cursor": str(start + limit) if has_more else ""}
+        body["response_metadata"] = {"next_cursor": page[-1]["ts"] if has_more else ""}
         return body
 
     def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,9 @@ class OutboxMessage(SQLModel, table=True):
     # The first post not yet settled (recorded before posting): Slack may hold the message
     # from then on. Only such rows need the look in the channel's history after a takeover.
     attempted_at: datetime | None = utc_column()
+    # The latest moment that post can have reached Slack (the lease end of the process that
+    # attempted it, or when its answer failed): the look reads history up to here.
+    check_until: datetime | None = utc_column()
     sent_at: datetime | None = utc_column()
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
