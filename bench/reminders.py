@@ -626,7 +626,7 @@ def bench_tick(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         stored = conn.execute(text("SELECT count(*) FROM outbox_message")).scalar_one()
     full_median, full_p95 = time_ticks(scheduler, args.ticks)
     rss = rss_mb()
-    print("2. Tick cost")
+    print("3. Tick cost")
     print(f"   stored future rows: {stored} (inserted in {inserted_in:.1f} s)")
     print(
         f"   tick, nothing due, empty table:   median {empty_median:.2f} ms, p95 {empty_p95:.2f} ms"
