@@ -108,6 +108,27 @@ def wait_for_update(world: World, before: int) -> dict[str, Any]:
     return next(m for m in world.channel_messages() if m["ts"] == ts)
 
 
+def click_reminder_button(
+    world: World, message: dict[str, Any], element: dict[str, Any]
+) -> dict[str, Any]:
+    """A member presses a button of a posted reminder; what the bot answered at the
+    response_url."""
+    body = block_actions_body(
+        team_id=TEAM,
+        user_id=MEMBER,
+        channel_id=CHANNEL,
+        response_url=world.fake.response_url(),
+        action=button_action(element),
+        block_id=REMINDER_ACTIONS_BLOCK_ID,
+        message_ts=message["ts"],
+        is_ephemeral=False,
+    )
+    before = len(world.fake.responses)
+    assert world.slack.post(body).status_code == 200
+    assert world.fake.wait_for(lambda: len(world.fake.responses) > before)
+    return dict(world.fake.responses[-1][1])
+
+
 def post_first_reminder(world: World) -> dict[str, Any]:
     world.clock.now = FIRST
     assert world.scheduler.tick().sent == 1
@@ -451,18 +472,6 @@ def test_a_crafted_button_value_is_refused_kindly(world: World) -> None:
     message = post_first_reminder(world)
     element = dict(message["blocks"][-1]["elements"][0])
     element["value"] = json.dumps({"k": "deadline", "i": "x"})
-    body = block_actions_body(
-        team_id=TEAM,
-        user_id=MEMBER,
-        channel_id=CHANNEL,
-        response_url=world.fake.response_url(),
-        action=button_action(element),
-        block_id=REMINDER_ACTIONS_BLOCK_ID,
-        message_ts=message["ts"],
-        is_ephemeral=False,
-    )
-    before = len(world.fake.responses)
-    world.slack.post(body)
-    assert world.fake.wait_for(lambda: len(world.fake.responses) > before)
-    assert "Den knappen forstår jeg ikke" in world.fake.responses[-1][1]["text"]
+    response = click_reminder_button(world, message, element)
+    assert "Den knappen forstår jeg ikke" in response["text"]
     assert world.fake.calls_to("chat.update") == []

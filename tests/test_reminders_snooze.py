@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.shell.signing import block_actions_body, button_action
-from handlers.reminders.views import REMINDER_ACTIONS_BLOCK_ID, SNOOZE_ACTION
+from handlers.reminders.views import SNOOZE_ACTION
 from storage.models import OutboxState
 from tests import test_reminders_slack
-from tests.conftest import CHANNEL, MEMBER, TEAM
+from tests.conftest import MEMBER, TEAM
 from tests.helpers import add_deadline, add_meeting, assert_valid_message, visible_text
 from tests.test_reminders_slack import World, set_channel
 
@@ -74,22 +73,9 @@ def click_old_snooze_button(world: World, message: dict[str, Any]) -> dict[str, 
 
 
 def _click(world: World, message: dict[str, Any], element: dict[str, Any]) -> dict[str, Any]:
-    body = block_actions_body(
-        team_id=TEAM,
-        user_id=MEMBER,
-        channel_id=CHANNEL,
-        response_url=world.fake.response_url(),
-        action=button_action(element),
-        block_id=REMINDER_ACTIONS_BLOCK_ID,
-        message_ts=message["ts"],
-        is_ephemeral=False,
-    )
-    before = len(world.fake.responses)
-    assert world.slack.post(body).status_code == 200
-    assert world.fake.wait_for(lambda: len(world.fake.responses) > before)
-    _, response = world.fake.responses[-1]
+    response = test_reminders_slack.click_reminder_button(world, message, element)
     assert response.get("response_type") == "ephemeral"
-    return dict(response)
+    return response
 
 
 def test_on_the_day_of_a_meeting_snooze_offers_times_before_it(world: World) -> None:
