@@ -64,6 +64,12 @@ class World:
         block_id = next(
             b["block_id"] for b in message["blocks"] if element in b.get("elements", [])
         )
+        self.press(message, element, block_id=block_id, user=user)
+
+    def press(
+        self, message: dict[str, Any], element: dict[str, Any], *, block_id: str, user: str
+    ) -> None:
+        """`user` presses `element` of a posted `message` (a block_actions request)."""
         body = block_actions_body(
             team_id=TEAM,
             user_id=user,
@@ -113,18 +119,8 @@ def click_reminder_button(
 ) -> dict[str, Any]:
     """A member presses a button of a posted reminder; what the bot answered at the
     response_url."""
-    body = block_actions_body(
-        team_id=TEAM,
-        user_id=MEMBER,
-        channel_id=CHANNEL,
-        response_url=world.fake.response_url(),
-        action=button_action(element),
-        block_id=REMINDER_ACTIONS_BLOCK_ID,
-        message_ts=message["ts"],
-        is_ephemeral=False,
-    )
     before = len(world.fake.responses)
-    assert world.slack.post(body).status_code == 200
+    world.press(message, element, block_id=REMINDER_ACTIONS_BLOCK_ID, user=MEMBER)
     assert world.fake.wait_for(lambda: len(world.fake.responses) > before)
     return dict(world.fake.responses[-1][1])
 
