@@ -63,3 +63,54 @@ def test_a_view_with_one_bad_element_is_refused_with_slack_sdks_reason(
             client.views_publish(user_id="U1", view=bad)
         assert refused.value.response["error"] == "invalid_arguments"
         assert reason in " ".join(refused.value.response["response_metadata"]["messages"])
+
+
+def test_the_latency_model_charges_a_new_connection_two_more_round_trips() -> None:
+    import time
+
+    with FakeSlack(latency=0.1) as fake:
+        client = WebClient(token="xoxb-test-token", base_url=fake.api_url)
+        took = []
+        for _ in range(2):
+            started = time.monotonic()
+            client.api_call("api.test")
+            took.append(time.monotonic() - started)
+    # WebClient opens a connection per call (urllib): each pays the handshakes too.
+    assert all(0.29 <= t < 0.6 for t in took), took
+    assert fake.new_connections == 2
+
+
+def test_history_reads_are_limited_as_slack_limits_non_marketplace_apps(
+    fake_slack: FakeSlack,
+) -> None:
+    fake_slack.limit_history(every=60.0, messages=15)
+    client = WebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    for n in range(20):
+        client.chat_postMessage(channel=CHANNEL, text=f"m{n}")
+    first = client.conversations_history(channel=CHANNEL, limit=200)
+    assert len(first["messages"]) == 15 and first["has_more"]
+    assert first["messages"][0]["text"] == "m19"  # newest first
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_history(
+            channel=CHANNEL, cursor=first["response_metadata"]["next_cursor"]
+        )
+    assert refused.value.response.status_code == 429
+    assert int(refused.value.response.headers["retry-after"]) >= 59
+    fake_slack.limit_history(None)
+    rest = client.conversations_history(
+        channel=CHANNEL, limit=200, cursor=first["response_metadata"]["next_cursor"]
+    )
+    # The cursor holds its place: the five older ones, none again.
+    assert [m["text"] for m in rest["messages"]] == [f"m{n}" for n in range(4, -1, -1)]
+    assert not rest["has_more"]
+
+
+def test_a_workspace_limits_its_posts_per_minute(fake_slack: FakeSlack) -> None:
+    fake_slack.limit_per_workspace(3)
+    fake_slack.add_channel("C0OTHER", "annen", team_id=fake_slack.team_id)
+    client = WebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    for channel in (CHANNEL, "C0OTHER", CHANNEL):
+        client.chat_postMessage(channel=channel, text="t")
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C0OTHER", text="t")
+    assert refused.value.response.status_code == 429
