@@ -215,7 +215,7 @@ class AttemptLog:
 class SentRecorder:
     """Records posted messages as sent from its own thread, many per transaction (a post
     waits at most `every` seconds to share a write with the posts answered after it: one
-    commit per burst, not per message), without holding up the threads that post. `flush()`
+    commit per burst, not per message), without holding up the posts. `flush()`
     writes what is waiting at once and returns when everything added so far is written.
 
     Until its row is written a posted message is covered by its marker: a process that dies
@@ -261,7 +261,7 @@ class SentRecorder:
                 if not self._cond.wait_for(lambda: bool(self._queue), timeout=30.0):
                     self._thread = None
                     return  # idle: a later add() starts a new thread
-                # Each write holds the GIL the posting threads need in a burst: gather.
+                # Each write holds the GIL the sender's loop needs in a burst: gather.
                 self._cond.wait_for(
                     lambda: (
                         self._flushing > 0 or monotime.monotonic() >= self._oldest + self._every
@@ -403,7 +403,7 @@ class MessageDelivery:
             outgoing = self._outgoing(claim, outgoing.rendered, late=late)
         try:
             client = self.sender.client(claim.team_id)
-            channel = await self._channel_for(claim, outgoing)
+            channel = await self._channel_for(claim, outgoing.rendered.channel or claim.target)
         except NoToken:
             await self._awrite(mark_failed, message_id=claim.id, reason="no_token", now=now)
             stats.add("failed")
@@ -449,9 +449,8 @@ class MessageDelivery:
         stats.add("released")
         return None
 
-    async def _channel_for(self, claim: Claim, outgoing: Outgoing) -> str:
+    async def _channel_for(self, claim: Claim, target: str) -> str:
         """Users get a DM: open (or find) the conversation, so history can be read later."""
-        target = outgoing.rendered.channel or claim.target
         if not target.startswith(("U", "W")):
             return target
         key = f"{claim.team_id}:{target}"
@@ -581,18 +580,9 @@ class MessageDelivery:
             stats.add("failed")
             log.warning("outbox message %s refused by Slack: %s", claim.id, error)
 
-    async def _settle_retry(
-        self,
-        claim: Claim,
-        reason: str,
-        *,
-        needs_check: bool,
-        stats: TickStats,
-        delay: float | None = None,
-    ) -> None:
-        await asyncio.to_thread(
-            self._settle_retry_now, claim, reason, needs_check=needs_check, stats=stats, delay=delay
-        )
+    async def _settle_retry(self, claim: Claim, reason: str, **options: Any) -> None:
+        """`_settle_retry_now` on a worker thread (it writes)."""
+        await asyncio.to_thread(self._settle_retry_now, claim, reason, **options)
 
     def _settle_retry_now(
         self,
@@ -628,10 +618,7 @@ class MessageDelivery:
             found: Any = None
             try:
                 client = self.sender.client(claim.team_id)
-                channel = claim.target
-                if channel.startswith(("U", "W")):  # a DM: its history is the D… channel's
-                    response = await client.conversations_open(users=channel)
-                    channel = str(response["channel"]["id"])
+                channel = await self._channel_for(claim, claim.target)
                 found = await history.find(client, claim, channel, now)
             except (NoToken, SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as err:
                 log.warning("could not look for missed message %s: %r", claim.id, err)

@@ -289,7 +289,6 @@ class Scheduler(MessageDelivery):
             ahead_tokens={},
             inputs_now=_InputCheck(self.engine, claims, self.clock, self.kinds),
             stats=stats,
-            history=self._history,
         )
         try:
             self.sender.run(self._deliver_batch(batch))
@@ -400,7 +399,7 @@ class Scheduler(MessageDelivery):
                     claim,
                     outgoing,
                     batch.stats,
-                    batch.history,
+                    self._history,
                     may_wait=tries < RATE_LIMIT_TRIES,
                 )
             except Exception:
@@ -489,7 +488,6 @@ class _Batch:
     ahead_tokens: dict[int, Hashable]
     inputs_now: _InputCheck
     stats: TickStats
-    history: HistoryCheck
     clock_base: datetime = _LONG_AGO
     loop_base: float = 0.0
 

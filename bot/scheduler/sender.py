@@ -101,18 +101,10 @@ class AsyncSender:
         )
         self._thread.start()
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
-
     def run(self, work: Awaitable[T], timeout: float | None = None) -> T:
         """Run a coroutine on the sender's loop from another thread and wait for its result."""
         future: Future[T] = asyncio.run_coroutine_threadsafe(work, self._loop)  # type: ignore[arg-type]
         return future.result(timeout)
-
-    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Call `fn(*args)` on the loop's thread (e.g. to set an asyncio future)."""
-        self._loop.call_soon_threadsafe(fn, *args)
 
     def client(self, team_id: str) -> AsyncWebClient:
         """The workspace's client (call on the loop). Raises NoToken."""
