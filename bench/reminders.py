@@ -43,12 +43,16 @@ TEAM = "T0BENCH"
 ROOT = Path(__file__).resolve().parent.parent
 # Slack's workspace-wide chat.postMessage limit: "several hundred messages per minute".
 WORKSPACE_POSTS_PER_MINUTE = 300
+# `--installed`: the app's credentials at the fake ("Add to Slack", one token per workspace).
+INSTALLED_CLIENT = ("1000.2000", "bench-client-secret")
 
 
 # --- the fake Slack, in its own process -------------------------------------------------------
 
 
-def _fake_process(conn: Any, teams: int, latency: float, history_every: float | None) -> None:
+def _fake_process(
+    conn: Any, teams: int, latency: float, history_every: float | None, installed: bool = False
+) -> None:
     from bot.shell.fakeslack import FakeSlack
 
     posted: list[tuple[str, float]] = []
@@ -61,13 +65,20 @@ def _fake_process(conn: Any, teams: int, latency: float, history_every: float | 
             return body
 
     fake = TimedFake(team_id=TEAM, latency=latency).start()
+    tokens: list[str] = []
+    if installed:
+        # Each workspace installed with its own token; the fake refuses it for any other.
+        fake.configure_oauth(INSTALLED_CLIENT[0], INSTALLED_CLIENT[1])
+        for t in range(teams):
+            fake.add_workspace(_team(t), name=f"Kommune {t}")
+            tokens.append(fake.issue_bot_token(_team(t)))
     for t in range(teams):
         fake.add_channel(_channel(t), f"kommune-{t}", member=True, team_id=_team(t))
     fake.limit_per_channel(1.0)
     fake.limit_per_workspace(WORKSPACE_POSTS_PER_MINUTE)
     if history_every is not None:
         fake.limit_history(every=history_every, messages=15)
-    conn.send(fake.api_url)
+    conn.send((fake.api_url, tokens))
     while True:
         command = conn.recv()
         if command == "stats":
@@ -120,14 +131,25 @@ def _fake_process(conn: Any, teams: int, latency: float, history_every: float | 
 class Fake:
     """The fake Slack process, driven over a pipe."""
 
-    def __init__(self, teams: int, latency: float, history_every: float | None = None) -> None:
+    def __init__(
+        self,
+        teams: int,
+        latency: float,
+        history_every: float | None = None,
+        *,
+        installed: bool = False,
+    ) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(
-            target=_fake_process, args=(child, teams, latency, history_every), daemon=True
+            target=_fake_process,
+            args=(child, teams, latency, history_every, installed),
+            daemon=True,
         )
         self._process.start()
-        self.api_url: str = self._conn.recv()
+        self.api_url: str
+        self.tokens: list[str]
+        self.api_url, self.tokens = self._conn.recv()
 
     def stats(self) -> dict[str, Any]:
         self._conn.send("stats")
@@ -243,6 +265,38 @@ def _bench_settings(api_url: str, url: str) -> Any:
     return replace(settings, timezone=ZoneInfo(midday_zone()))
 
 
+def _install(settings: Any, engine: Any, tokens: list[str]) -> Any:
+    """Every workspace installed through the store, tokens sealed: the scheduler reads each
+    workspace's own (bot.oauth.tokens.WorkspaceTokens)."""
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.oauth.flow import make_store
+
+    settings = replace(
+        settings,
+        slack_bot_token=None,
+        slack_client_id=INSTALLED_CLIENT[0],
+        slack_client_secret=INSTALLED_CLIENT[1],
+        token_keys=(Fernet.generate_key().decode(),),
+    )
+    store = make_store(settings, engine)
+    for t, token in enumerate(tokens):
+        store.save(
+            Installation(
+                app_id="A0DKSBOT",
+                team_id=_team(t),
+                bot_token=token,
+                bot_id=f"B{t:08d}",
+                bot_user_id=f"U{t:08d}",
+                user_id=f"U{t:08d}A",
+            )
+        )
+    return settings
+
+
 def _schedule_burst(engine: Any, teams: int, reminders: int, due: datetime) -> None:
     """`reminders` rows due at `due`, row i in workspace i % teams (its own channel)."""
     from storage.db import session_scope
@@ -302,6 +356,8 @@ def drive(spec: dict[str, Any]) -> dict[str, Any]:
     engine = make_engine(url)
     upgrade(engine)
     settings = _bench_settings(spec["api_url"], url)
+    if spec.get("tokens"):
+        settings = _install(settings, engine, spec["tokens"])
     create_app(settings, engine=engine, token_verification_enabled=False)  # registers kinds
     phase = float(spec["phase"])
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30)
@@ -353,8 +409,12 @@ def bench_delivery(args: argparse.Namespace, tmp: Path, latency: float, phase: f
         f"bound {bound:.2f} s"
     )
     for name, tree in senders:
-        fake = Fake(args.teams, latency)
+        installed = args.installed and tree is None
+        if installed:
+            name = "installed"
+        fake = Fake(args.teams, latency, installed=installed)
         spec = {
+            "tokens": fake.tokens,
             "api_url": fake.api_url,
             "database_url": args.database_url,
             "teams": args.teams,
@@ -689,6 +749,12 @@ def main(argv: list[str] | None = None) -> int:
         "--old-rev", default=None, help="also run this commit's sender against the same fake"
     )
     parser.add_argument("--history-scale", type=float, default=60.0)
+    parser.add_argument(
+        "--installed",
+        action="store_true",
+        help="delivery with every workspace installed through «Add to Slack», each with its "
+        "own token (read from the installation store), instead of one SLACK_BOT_TOKEN",
+    )
     parser.add_argument("--skip-delivery", action="store_true")
     parser.add_argument("--skip-recovery", action="store_true")
     parser.add_argument("--skip-tick", action="store_true")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
@@ -19,7 +20,7 @@ import handlers
 from bot.settings import Settings
 from handlers.core.access import actor
 from handlers.core.errors import on_error
-from handlers.core.seeding import WorkspaceSeeder
+from handlers.core.seeding import WorkspaceSeeder, is_farewell
 from handlers.core.services import Clock, Services, system_clock
 from storage.db import make_engine
 
@@ -27,6 +28,7 @@ from storage.db import make_engine
 def make_client(settings: Settings, token: str | None = None) -> WebClient:
     """A WebClient that honours Retry-After on 429 and retries 5xx and dropped connections."""
     return WebClient(
+        # With OAuth there is no token here: Bolt sets each request's own on its copy.
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
@@ -59,7 +61,10 @@ class _Inject(Middleware):
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.seeder = WorkspaceSeeder(services.engine)
+        # One workspace (no OAuth): a request after an uninstall means it was installed again.
+        self.seeder = WorkspaceSeeder(
+            services.engine, reinstalls=not services.settings.oauth_enabled
+        )
 
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
@@ -67,7 +72,7 @@ class _Inject(Middleware):
         req.context["services"] = self.services
         req.context["actor"] = actor(req.body, req.context)
         if req.context.team_id:
-            self.seeder.ensure(req.context.team_id)
+            self.seeder.ensure(req.context.team_id, farewell=is_farewell(req.body))
         return next()
 
 
@@ -90,13 +95,29 @@ def create_app(
     services = services or Services(
         settings=settings, engine=engine or make_engine(settings.database_url), clock=clock
     )
-    # The token travels on the client; Bolt takes it from there.
+    client = client or make_client(settings)
+    logger = _bolt_logger()
+    options: dict[str, Any] = {}
+    if settings.oauth_enabled:
+        # Many workspaces: each request's token comes from its workspace's installation.
+        from bot.oauth.flow import NOT_INSTALLED_MESSAGE, oauth_parts
+
+        parts = oauth_parts(settings, services.engine, client, logger)
+        services.installations = parts.store
+        options = {
+            "oauth_flow": parts.flow,
+            "installation_store": parts.store,
+            "authorize": parts.authorize,
+            "user_facing_authorize_error_message": NOT_INSTALLED_MESSAGE,
+        }
+    # One workspace: the token travels on the client; Bolt takes it from there.
     app = App(
         signing_secret=settings.slack_signing_secret or "",
-        client=client or make_client(settings),
+        client=client,
         process_before_response=True,
         token_verification_enabled=token_verification_enabled and bool(settings.slack_bot_token),
-        logger=_bolt_logger(),
+        logger=logger,
+        **options,
     )
     app.use(_Inject(services))
     app.error(on_error)

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
 from storage.calendar import DEFAULT_EXTRA_CLOSED_DAYS, set_extra_closed_days
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///dks-bot.db"
+# The bot scopes of manifest.yml: what "Add to Slack" asks for unless SLACK_SCOPES says otherwise.
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "users:read",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "im:write",
+    "files:write",
+    "files:read",
+)
+DEFAULT_RETENTION_DAYS = 30
 
 
 class SettingsError(Exception):
@@ -37,6 +55,17 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     # (month, day) closed every year besides weekends and public holidays: no reminders then.
     extra_closed_days: tuple[tuple[int, int], ...] = DEFAULT_EXTRA_CLOSED_DAYS
+    # Serving many workspaces ("Add to Slack", OAuth v2): see docs/operations.md.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
+    slack_scopes: tuple[str, ...] = DEFAULT_SCOPES
+    # Workspaces allowed to install (a county serves its own municipalities); empty: any.
+    slack_allowed_teams: frozenset[str] = frozenset()
+    # The address Slack and browsers reach this bot at, e.g. https://dks.example.no.
+    public_url: str | None = None
+    # Fernet keys for tokens at rest, newest first (DKS_TOKEN_KEY, comma-separated).
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
+    data_retention_days: int = DEFAULT_RETENTION_DAYS
 
     def __post_init__(self) -> None:
         # The working days are the process's, as its settings are: the scheduler's refresh,
@@ -46,7 +75,21 @@ class Settings:
 
     @property
     def has_slack_credentials(self) -> bool:
-        return bool(self.slack_bot_token or self.slack_app_token or self.slack_signing_secret)
+        return bool(
+            self.slack_bot_token
+            or self.slack_app_token
+            or self.slack_signing_secret
+            or self.oauth_enabled
+        )
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Many workspaces: tokens come from installations, not from SLACK_BOT_TOKEN."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def redirect_uri(self) -> str | None:
+        return f"{self.public_url}/slack/oauth_redirect" if self.public_url else None
 
     def require(self, *names: str) -> None:
         """Fail with a clear message when a run mode needs settings that are not set."""
@@ -133,7 +176,69 @@ class Settings:
             kwargs["secret_key"] = key
         if (closed := get("DKS_EXTRA_CLOSED_DAYS")) is not None:
             kwargs["extra_closed_days"] = _parse_closed_days(closed)
+        kwargs.update(_oauth_settings(get))
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _oauth_settings(get: Callable[[str], str | None]) -> dict[str, object]:
+    kwargs: dict[str, object] = {
+        "slack_client_id": get("SLACK_CLIENT_ID"),
+        "slack_client_secret": get("SLACK_CLIENT_SECRET"),
+    }
+    if bool(kwargs["slack_client_id"]) != bool(kwargs["slack_client_secret"]):
+        raise SettingsError(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (Slack app settings → "
+            "Basic Information → App Credentials): set both, or neither."
+        )
+    if kwargs["slack_client_id"] and get("SLACK_BOT_TOKEN"):
+        raise SettingsError(
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: use "
+            "SLACK_BOT_TOKEN for one workspace, or the client id and secret to serve many "
+            "workspaces through «Add to Slack» (then remove SLACK_BOT_TOKEN)."
+        )
+    if (scopes := get("SLACK_SCOPES")) is not None:
+        parsed = tuple(s.strip() for s in scopes.split(",") if s.strip())
+        if not parsed or any(not re.fullmatch(r"[a-z]+(:[a-z._]+)*", s) for s in parsed):
+            raise SettingsError(
+                f"SLACK_SCOPES={scopes!r} must be Slack scopes separated by commas, "
+                "such as commands,chat:write."
+            )
+        kwargs["slack_scopes"] = parsed
+    if (teams := get("SLACK_ALLOWED_TEAMS")) is not None:
+        parsed_teams = frozenset(t.strip() for t in teams.split(",") if t.strip())
+        if any(not re.fullmatch(r"[TE][A-Z0-9]{2,31}", t) for t in parsed_teams):
+            raise SettingsError(
+                f"SLACK_ALLOWED_TEAMS={teams!r} must be Slack workspace ids (T…) separated by "
+                "commas."
+            )
+        kwargs["slack_allowed_teams"] = parsed_teams
+    if (url := get("PUBLIC_URL")) is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise SettingsError(
+                f"PUBLIC_URL={url!r} must be the bot's public address, such as "
+                "https://dks.example.no."
+            )
+        kwargs["public_url"] = url.rstrip("/")
+    if (keys := get("DKS_TOKEN_KEY")) is not None:
+        parsed_keys = tuple(k.strip() for k in keys.split(",") if k.strip())
+        for key in parsed_keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise SettingsError(
+                    "DKS_TOKEN_KEY must be one or more Fernet keys separated by commas, newest "
+                    "first; make one with `python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`."
+                ) from None
+        kwargs["token_keys"] = parsed_keys
+    if (days := get("DATA_RETENTION_DAYS")) is not None:
+        if not days.isascii() or not days.isdigit() or not 0 <= int(days) <= 3650:
+            raise SettingsError(
+                f"DATA_RETENTION_DAYS={days!r} must be a whole number of days from 0 to 3650."
+            )
+        kwargs["data_retention_days"] = int(days)
+    return kwargs
 
 
 def _parse_closed_days(raw: str) -> tuple[tuple[int, int], ...]:

@@ -321,3 +321,13 @@ def remember_base_url(*, session: Session, team_id: str, base_url: str) -> None:
         feed.base_url = base_url
         session.add(feed)
         session.flush()
+
+
+def delete_feed(*, session: Session, team_id: str) -> bool:
+    """The workspace's feed address stops working (uninstalled); True if there was one."""
+    feed = session.get(CalendarFeed, team_id)
+    if feed is None:
+        return False
+    session.delete(feed)
+    session.flush()
+    return True

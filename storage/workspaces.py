@@ -58,3 +58,12 @@ def remove_coordinator(*, session: Session, team_id: str, user_id: str) -> bool:
     session.delete(row)
     session.flush()
     return True
+
+
+def mark_installed(*, session: Session, team_id: str) -> Workspace:
+    """An installation (or a reinstall) through «Add to Slack»: the workspace exists, and a
+    deletion pending after an earlier uninstall is called off."""
+    workspace = get_or_create_workspace(session=session, team_id=team_id)
+    workspace.uninstalled_at = None
+    session.add(workspace)
+    return workspace

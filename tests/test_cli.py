@@ -31,6 +31,14 @@ SETTINGS = (
     "REMINDER_GRACE_HOURS",
     "DKS_SECRET_KEY",
     "WEB_CONCURRENCY",
+    "DKS_EXTRA_CLOSED_DAYS",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SCOPES",
+    "SLACK_ALLOWED_TEAMS",
+    "PUBLIC_URL",
+    "DKS_TOKEN_KEY",
+    "DATA_RETENTION_DAYS",
 )
 
 
@@ -144,7 +152,7 @@ def write_many_deadlines(path: Path, count: int) -> list[str]:
 
 def test_shell_on_stdin_clicks_a_button_by_number_and_stops_at_avslutt(tmp_path):
     titles = write_many_deadlines(tmp_path / "mange.yaml", 20)
-    imported = run(tmp_path, "import", "kalender", "mange.yaml")
+    imported = run(tmp_path, "import", "kalender", "mange.yaml", "--team", "T0LOCAL")
     assert imported.returncode == 0, imported.stderr
 
     result = run(tmp_path, "shell", stdin="/dks frist alle\n1\navslutt\n/dks frist\n")
@@ -240,13 +248,13 @@ def test_import_of_a_bad_calendar_reports_every_bad_row_and_imports_nothing(tmp_
 
 def test_import_of_a_good_calendar_reports_counts_and_is_idempotent(tmp_path):
     (tmp_path / "kalender.yaml").write_text(GOOD_CALENDAR, encoding="utf-8")
-    first = run(tmp_path, "import", "kalender", "kalender.yaml")
+    first = run(tmp_path, "import", "kalender", "kalender.yaml", "--team", "T0LOCAL")
     assert first.returncode == 0, first.stderr
-    assert "T0LOCAL" in first.stdout
+    assert "Importert til T0LOCAL." in first.stdout
     assert first.stdout.count(": 1 ny, 0 endret, 0 uendret") == 3
     assert stored(tmp_path) == (1, 1, 1)
 
-    again = run(tmp_path, "import", "kalender", "kalender.yaml")
+    again = run(tmp_path, "import", "kalender", "kalender.yaml", "--team", "T0LOCAL")
     assert again.returncode == 0
     assert again.stdout.count(": 0 nye, 0 endret, 1 uendret") == 3
     assert stored(tmp_path) == (1, 1, 1)

@@ -16,7 +16,7 @@ from bot.shell.signing import button_action
 from handlers.imports.forms import FILE_BLOCK, IMPORT_CONFIRM_CALLBACK
 from storage import audit
 from storage.contacts import search_contacts
-from storage.db import session_scope
+from storage.db import make_engine, session_scope, upgrade
 from storage.importers.contacts import ContactImportError, import_contacts, load_contacts
 from storage.items import schools_without_kulturkontakt
 from storage.models import AuditEntry, Contact, Deadline, Municipality, PendingImport, School
@@ -202,6 +202,10 @@ def run_cli(args: list[str], db_url: str) -> Any:
 def test_the_cli_imports_all_or_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(db_url)
+    upgrade(engine)
+    seeded_workspace(engine, TEAM)  # --team names a workspace that exists
+    engine.dispose()
     good = tmp_path / "kontakter.csv"
     good.write_bytes(EXCEL_CSV)
     dry = run_cli(["import", "kontakter", str(good), "--team", TEAM, "--dry-run"], db_url)

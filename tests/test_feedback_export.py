@@ -27,6 +27,7 @@ from storage.feedback_export import columns, export_rows, to_csv, to_xlsx
 from storage.models import FeedbackAnswer
 from storage.tourplan import get_performance
 from tests.feedback_helpers import OSLO, SAMPLE, load_world
+from tests.helpers import seeded_workspace
 
 TEAM = "T0EXPORT"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -169,10 +170,16 @@ def run_cli(args: list[str], db_url: str, tmp_path: Any) -> Any:
 def test_cli_import_is_idempotent_and_refuses_bad_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db_url = f"sqlite:///{tmp_path / 'cli.db'}"
-    first = run_cli(["import", "turneplan", str(SAMPLE)], db_url, tmp_path)
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    seeded_workspace(engine, TEAM)  # --team names a workspace that exists
+    engine.dispose()
+    first = run_cli(["import", "turneplan", str(SAMPLE), "--team", TEAM], db_url, tmp_path)
     assert first.exit_code == 0, first.output
     assert "22 nye forestillinger, 0 endret, 0 uendret; 11 nye produksjoner" in first.stdout
-    again = run_cli(["import", "turneplan", str(SAMPLE)], db_url, tmp_path)
+    again = run_cli(["import", "turneplan", str(SAMPLE), "--team", TEAM], db_url, tmp_path)
     assert "0 nye forestillinger, 0 endret, 22 uendret" in again.stdout
 
     bad = tmp_path / "feil.csv"
@@ -182,7 +189,7 @@ def test_cli_import_is_idempotent_and_refuses_bad_files(tmp_path, monkeypatch):
         "X2;Jazz;dans;Ås skole;25.11.2026;10:00;11:00\n",
         encoding="utf-8",
     )
-    refused = run_cli(["import", "turneplan", str(bad)], db_url, tmp_path)
+    refused = run_cli(["import", "turneplan", str(bad), "--team", TEAM], db_url, tmp_path)
     assert refused.exit_code == 1
     assert refused.stderr.splitlines() == [
         f"Ingenting ble importert. Rett opp dette i {bad} og prøv igjen:",
@@ -206,7 +213,9 @@ def test_cli_export_writes_csv_and_xlsx(tmp_path, monkeypatch):
     answer(engine, ids["AS-H26-001"], "U0LAERER")
     engine.dispose()
 
-    out = run_cli(["export", "tilbakemeldinger", "--fra", "2026-11-20"], db_url, tmp_path)
+    out = run_cli(
+        ["export", "tilbakemeldinger", "--fra", "2026-11-20", "--team", TEAM], db_url, tmp_path
+    )
     assert out.exit_code == 0, out.output
     lines = out.stdout_bytes.decode("utf-8-sig").splitlines()
     assert len(lines) == 2 and "Kjempebra på Ås" in lines[1]
@@ -222,6 +231,8 @@ def test_cli_export_writes_csv_and_xlsx(tmp_path, monkeypatch):
             str(target),
             "--til",
             "30.11.2026",
+            "--team",
+            TEAM,
         ],
         db_url,
         tmp_path,

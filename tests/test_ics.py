@@ -208,7 +208,7 @@ def test_the_cli_writes_the_calendar_to_stdout(tmp_path, monkeypatch):
     engine.dispose()
     result = CliRunner().invoke(
         cli,
-        ["export", "kalender"],
+        ["export", "kalender", "--team", TEAM],
         env={"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": ""},
         catch_exceptions=False,
     )

@@ -34,7 +34,9 @@ def test_preview_prints_one_line_per_reminder_until_the_date(env: Engine) -> Non
     add_deadline(env, TEAM, "Årsrapportering", date(2021, 2, 12), rrule="FREQ=YEARLY")
     add_meeting(env, TEAM, "Nettverksmøte", date(2026, 12, 9), start_time=time(12, 0))
     with time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False):
-        result = CliRunner().invoke(cli, ["påminnelser", "forhåndsvis", "--til", "2027-03-01"])
+        result = CliRunner().invoke(
+            cli, ["påminnelser", "forhåndsvis", "--til", "2027-03-01", "--team", TEAM]
+        )
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines == [
@@ -55,7 +57,9 @@ def test_preview_says_when_nothing_would_be_sent(env: Engine) -> None:
         ws.reminders_paused = True
     add_deadline(env, TEAM, "Rapport", date(2026, 12, 8))
     with time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False):
-        result = CliRunner().invoke(cli, ["paminnelser", "forhåndsvis", "--til", "2026-12-31"])
+        result = CliRunner().invoke(
+            cli, ["paminnelser", "forhåndsvis", "--til", "2026-12-31", "--team", TEAM]
+        )
     assert result.exit_code == 0, result.output
     assert "[pause: sendes ikke]" in result.output.splitlines()[0]
 

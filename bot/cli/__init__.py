@@ -5,6 +5,8 @@
 - `exports`: `export kalender|tilbakemeldinger`.
 - `reminders`: `påminnelser forhåndsvis` (also `paminnelser`).
 - `db`: `db upgrade`.
+- `dataprotection`: `arbeidsområde eksporter|slett` (also `arbeidsomrade`) and
+  `person eksporter|slett`: a workspace's or a person's data (GDPR).
 - `common`: settings, the database, `--team` and error exits, shared by the groups.
 """
 
@@ -14,7 +16,7 @@ import sys
 
 import typer
 
-from bot.cli import db, exports, imports, reminders, run
+from bot.cli import dataprotection, db, exports, imports, reminders, run
 from bot.settings import SettingsError
 
 cli = typer.Typer(
@@ -31,6 +33,9 @@ cli.add_typer(db.app, name="db")
 cli.add_typer(reminders.app, name="påminnelser")
 cli.add_typer(reminders.app, name="paminnelser", hidden=True)
 cli.add_typer(exports.app, name="export")
+cli.add_typer(dataprotection.workspace_app, name="arbeidsområde")
+cli.add_typer(dataprotection.workspace_app, name="arbeidsomrade", hidden=True)
+cli.add_typer(dataprotection.person_app, name="person")
 
 
 def main() -> None:

@@ -16,7 +16,11 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 TeamOption = Annotated[
-    str | None, typer.Option(help="Slack workspace (team id). Default: the only one.")
+    str | None,
+    typer.Option(
+        help="Slack workspace (team id, T…). Default: the only installed one, or "
+        "SLACK_BOT_TOKEN's own."
+    ),
 ]
 
 
@@ -54,30 +58,141 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
-def single_team(session: Session, team: str | None) -> str:
-    """`--team`, or the only workspace in the database (the shell's when there is none)."""
-    from sqlmodel import col, select
+# --- which workspace ------------------------------------------------------------------------
 
-    from bot.shell.shell import SHELL_TEAM
-    from storage.models import Workspace
 
+def resolve_team(settings: Settings, session: Session, team: str | None) -> str:
+    """The workspace a command works on; exit 2, listing the choices, when that is unclear.
+
+    `--team` must name a workspace that exists: installed (OAuth), one the database holds, or
+    SLACK_BOT_TOKEN's own. Without it: the only installed workspace (OAuth), or the token's
+    own team as `auth.test` tells it (one workspace). The local shell's workspace is only ever
+    used when named: a command never lands there by default.
+    """
+    known = _known_teams(settings, session)
+    single = bool(settings.slack_bot_token) and not settings.oauth_enabled
     if team is not None:
-        return team
-    teams = list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))))
-    if len(teams) > 1:
-        fail(
-            f"several workspaces share this database; choose one with --team ({', '.join(teams)})."
-        )
-    return teams[0] if teams else SHELL_TEAM
+        wanted = team.strip()
+        if wanted in known:
+            return wanted
+        if single:
+            token_team, name = _token_team(settings)
+            if wanted == token_team:
+                return wanted
+            known.setdefault(token_team, name)
+        _no_such_team(wanted, known)
+    if settings.oauth_enabled:
+        from storage.installations import installed_team_ids
+
+        installed = installed_team_ids(session=session)
+        if len(installed) == 1:
+            return installed[0]
+        if not installed:
+            _choose(known, "boten er ikke installert i noe arbeidsområde ennå")
+        _choose(known, "boten er installert i flere arbeidsområder")
+    if single:
+        return _token_team(settings)[0]
+    _choose(known, "uten SLACK_BOT_TOKEN vet ikke boten hvilket")
 
 
 @contextmanager
 def team_session(
     settings: Settings, team: str | None, *, write: bool = False
 ) -> Iterator[tuple[Session, str]]:
-    """A session on the migrated database and the workspace a command works on (`--team`)."""
+    """A session on the migrated database and the workspace a command works on (`--team`).
+
+    The workspace is settled first, in a read session of its own: asking Slack must not hold
+    the database's write lock."""
     from storage.db import session_scope
 
     engine = open_database(settings)
+    with session_scope(engine) as session:
+        team_id = resolve_team(settings, session, team)
     with session_scope(engine, write=write) as session:
-        yield session, single_team(session, team)
+        yield session, team_id
+
+
+def _known_teams(settings: Settings, session: Session) -> dict[str, str | None]:
+    """Every workspace `--team` may name without asking Slack, with its name where known."""
+    from sqlmodel import col, select
+
+    from storage.models import Workspace
+
+    known: dict[str, str | None] = {}
+    rows = session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id)))
+    known.update(dict.fromkeys(rows))
+    if settings.oauth_enabled:
+        from storage.installations import installed_team_names
+
+        known.update(installed_team_names(session=session))
+    shell_team = _shell_team()
+    if shell_team in known:
+        known[shell_team] = "det lokale skallet, dks-bot shell"
+    elif not settings.has_slack_credentials:
+        # Trying the bot without Slack: the shell's workspace is there to be named.
+        known[shell_team] = "det lokale skallet, dks-bot shell"
+    return known
+
+
+def _shell_team() -> str:
+    from bot.shell.shell import SHELL_TEAM
+
+    return SHELL_TEAM
+
+
+def _token_team(settings: Settings) -> tuple[str, str | None]:
+    """SLACK_BOT_TOKEN's workspace and its name, from Slack's `auth.test`."""
+    from http.client import HTTPException
+
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    # slack_sdk logs a failed call itself; the one line below says it for the command.
+    quiet = logging.getLogger("dks_bot.cli.auth_test")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
+    client = WebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10, logger=quiet
+    )
+    try:
+        response = client.auth_test()
+    except SlackApiError as err:
+        error = str(err.response.get("error") or "ukjent feil")[:80]
+        fail(
+            f"Slack godtar ikke SLACK_BOT_TOKEN ({error}), så arbeidsområdet er ukjent: "
+            "sjekk tokenet (Slack-appen → OAuth & Permissions)."
+        )
+    except (SlackClientError, OSError, HTTPException) as err:
+        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        fail(
+            f"fikk ikke kontakt med Slack ({settings.slack_api_url}) for å finne "
+            f"arbeidsområdet til SLACK_BOT_TOKEN: {reason}. Prøv igjen, eller bruk --team."
+        )
+    team_id = response.get("team_id")
+    if not isinstance(team_id, str) or not team_id:
+        fail("Slack svarte på auth.test uten arbeidsområde (team_id); bruk --team.")
+    name = response.get("team")
+    return team_id, name if isinstance(name, str) and name else None
+
+
+def _listing(known: dict[str, str | None]) -> str:
+    return "\n".join(
+        f"  --team {team_id}" + (f"  ({name})" if name else "")
+        for team_id, name in sorted(known.items())
+    )
+
+
+def _no_such_team(team: str, known: dict[str, str | None]) -> NoReturn:
+    if not known:
+        fail(f"finner ikke arbeidsområdet «{team}», og det finnes ingen arbeidsområder ennå.")
+    fail(f"finner ikke arbeidsområdet «{team}». Velg et av disse:\n{_listing(known)}")
+
+
+def _choose(known: dict[str, str | None], why: str) -> NoReturn:
+    if not known:
+        fail(
+            f"vet ikke hvilket arbeidsområde du mener: {why}, og det finnes ingen arbeidsområder "
+            "ennå. Sett SLACK_BOT_TOKEN for ett arbeidsområde, eller installer boten."
+        )
+    fail(f"velg arbeidsområde med --team ({why}). Disse finnes:\n{_listing(known)}")

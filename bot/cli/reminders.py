@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail, load_settings, open_database
+from bot.cli.common import TeamOption, fail, load_settings, team_session
 
 app = typer.Typer(help="Reminders (påminnelser).", no_args_is_help=True)
 
@@ -14,15 +14,14 @@ app = typer.Typer(help="Reminders (påminnelser).", no_args_is_help=True)
 @app.command("forhåndsvis")
 def reminders_preview(
     til: Annotated[str, typer.Option("--til", help="Last day to show, YYYY-MM-DD.")],
-    team: Annotated[str | None, typer.Option(help="Only this workspace (team id).")] = None,
+    team: TeamOption = None,
 ) -> None:
     """Print when each reminder would be posted, and for what, up to --til (posts nothing)."""
     from datetime import UTC, date, datetime, time, timedelta
 
     from handlers.core.format import norsk_dato
-    from storage.db import session_scope
     from storage.posting_times import at_local
-    from storage.reminders import plan, reminder_teams
+    from storage.reminders import plan
     from storage.workspaces import get_workspace
 
     settings = load_settings()
@@ -35,16 +34,13 @@ def reminders_preview(
     until = at_local(last + timedelta(days=1), time(0, 0), tz) - timedelta(microseconds=1)
     if until < now:
         fail("--til er passert; velg en dato fram i tid.")
-    engine = open_database(settings)
     shown = 0
-    with session_scope(engine) as session:
-        teams = [team] if team else reminder_teams(session=session)
-        for team_id in teams:
-            workspace = get_workspace(session=session, team_id=team_id)
-            if workspace is None:
-                fail(f"finner ikke arbeidsområdet {team_id}.")
-            if workspace.uninstalled_at is not None:
-                continue
+    with team_session(settings, team) as (session, team_id):
+        workspace = get_workspace(session=session, team_id=team_id)
+        if workspace is not None and workspace.uninstalled_at is not None:
+            typer.echo(f"{team_id} er avinstallert: ingen påminnelser sendes dit.", err=True)
+        # A workspace nobody has used the bot in yet has nothing planned.
+        elif workspace is not None:
             channel = workspace.reminder_channel_id
             status = ""
             if workspace.reminders_paused:

@@ -14,6 +14,25 @@ from bot.settings import Settings
 log = logging.getLogger("dks_bot")
 
 
+def require_tokens(settings: Settings, *, http: bool) -> None:
+    """One workspace needs SLACK_BOT_TOKEN; many (OAuth) need the key that seals their tokens,
+    and the web process the address Slack sends browsers back to."""
+    if not settings.oauth_enabled:
+        require_settings(settings, "SLACK_BOT_TOKEN")
+        return
+    if not settings.token_keys:
+        fail(
+            "DKS_TOKEN_KEY is not set: installations' tokens are stored encrypted with it. "
+            "Make one with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'` and keep it safe."
+        )
+    if http and not settings.public_url:
+        fail(
+            "PUBLIC_URL is not set: «Add to Slack» sends browsers back to "
+            "<PUBLIC_URL>/slack/oauth_redirect, e.g. PUBLIC_URL=https://dks.example.no."
+        )
+
+
 def _prepare_database(settings: Settings) -> None:
     open_database(settings).dispose()
 
@@ -36,6 +55,12 @@ def run() -> None:
             # A newcomer at a terminal gets the local shell straight away.
             shell()
         raise typer.Exit(0)
+    if settings.oauth_enabled:
+        fail(
+            "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET serve many workspaces through «Add to Slack», "
+            "which needs HTTP mode: run `dks-bot serve` (see docs/operations.md, 'Many "
+            "workspaces'), or use SLACK_BOT_TOKEN for one workspace in Socket Mode."
+        )
     require_settings(
         settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", hint="For HTTP mode use `dks-bot serve`."
     )
@@ -63,7 +88,8 @@ def serve(
 ) -> None:
     """Run the HTTP endpoint (POST /slack/events, GET /healthz) on gunicorn."""
     settings = load_settings()
-    require_settings(settings, "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
+    require_settings(settings, "SLACK_SIGNING_SECRET")
+    require_tokens(settings, http=True)
     setup_logging()
     _prepare_database(settings)
     from bot.server import serve as serve_http
@@ -101,7 +127,7 @@ def scheduler(
 ) -> None:
     """The clock process: post due reminders and other scheduled messages (Procfile `clock:`)."""
     settings = load_settings()
-    require_settings(settings, "SLACK_BOT_TOKEN")
+    require_tokens(settings, http=False)
     if interval <= 0 or lease < 3 * interval:
         fail("--interval must be > 0 and --lease at least 3 × --interval.")
     setup_logging()

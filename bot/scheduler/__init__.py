@@ -68,14 +68,26 @@ def build_scheduler(
 ) -> Scheduler:
     """A Scheduler posting every kind the features declare.
 
-    `tokens(team_id)` gives each workspace's bot token; by default the one in the settings
-    (one workspace per installation until the installation store arrives)."""
+    `tokens(team_id)` gives each workspace's bot token: by default its installation's
+    (many workspaces, OAuth), or the settings' SLACK_BOT_TOKEN (one workspace)."""
     sender = AsyncSender(
         base_url=settings.slack_api_url,
-        tokens=tokens or _settings_token(settings),
+        tokens=tokens or default_tokens(settings, engine),
         connections=connections,
     )
     return Scheduler(settings=settings, engine=engine, sender=sender, clock=clock, **options)
+
+
+def default_tokens(settings: Settings, engine: Engine) -> TokenSource:
+    if settings.oauth_enabled:
+        from bot.app import make_client
+        from bot.oauth.flow import make_rotator, make_store
+        from bot.oauth.tokens import WorkspaceTokens
+
+        store = make_store(settings, engine)
+        rotator = make_rotator(settings, engine, store, make_client(settings))
+        return WorkspaceTokens(store=store, rotator=rotator)
+    return _settings_token(settings)
 
 
 def _settings_token(settings: Settings) -> TokenSource:

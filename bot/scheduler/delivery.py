@@ -65,6 +65,8 @@ CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"
 AUTH_ERRORS = frozenset(
     {"account_inactive", "invalid_auth", "not_authed", "token_revoked", "team_access_not_granted"}
 )
+# The token ran out between reading and posting (rotation): read it again, post again.
+EXPIRED_ERRORS = frozenset({"token_expired"})
 # Slack said it failed on its side; the message may or may not have been posted.
 TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
@@ -563,6 +565,10 @@ class MessageDelivery:
                 stats=stats,
                 delay=retry_after(err.response.headers),
             )
+        elif error in EXPIRED_ERRORS:
+            # Slack refused the call, so nothing was posted: no look in the history needed.
+            self.sender.forget(claim.team_id)
+            await self._settle_retry(claim, error, needs_check=False, stats=stats, delay=0.0)
         elif status >= 500 or error in TRANSIENT_ERRORS:
             await self._settle_retry(
                 claim, error or f"http {status}", needs_check=True, stats=stats
@@ -574,6 +580,8 @@ class MessageDelivery:
             if claim.kind != ALERT_KIND:
                 await asyncio.to_thread(self._alert, claim, channel, error, now)
         else:
+            if error in AUTH_ERRORS:
+                self.sender.forget(claim.team_id)
             await self._awrite(
                 mark_failed, message_id=claim.id, reason=error or str(status), now=now
             )

@@ -38,6 +38,7 @@ from bot.scheduler.delivery import (
     TickStats,
 )
 from bot.scheduler.history import HistoryCheck
+from bot.scheduler.retention import RetentionPurge
 from bot.scheduler.sender import AsyncSender
 from bot.settings import Settings
 from handlers.core.outbox_kinds import KindRegistry, RenderedMessage, late_note
@@ -120,6 +121,8 @@ class Scheduler(MessageDelivery):
         self._recorder = SentRecorder(engine, self.worker_id, clock)
         self._attempts = AttemptLog(self._write_attempts)
         self._history = HistoryCheck()
+        # Workspaces uninstalled longer ago than DATA_RETENTION_DAYS: checked hourly.
+        self._retention = RetentionPurge(engine, settings.data_retention_days)
         # Leave this much of the lease unused: a post must end well before another process
         # may take the row over.
         self._margin = min(timedelta(seconds=30), lease / 3)
@@ -261,6 +264,7 @@ class Scheduler(MessageDelivery):
                 changed += result.scheduled + result.cancelled
             except Exception:
                 log.exception("could not plan reminders for %s", team_id)
+        self._retention.run_if_due(now)
         self._last_refresh = now
         return changed
 
@@ -290,6 +294,12 @@ class Scheduler(MessageDelivery):
             inputs_now=_InputCheck(self.engine, claims, self.clock, self.kinds),
             stats=stats,
         )
+        try:
+            self.sender.prepare({claim.team_id for claim in claims})
+        except Exception:
+            # Each post asks for its token again; a workspace whose token cannot be read
+            # fails alone.
+            log.exception("reading the workspaces' tokens failed")
         try:
             self.sender.run(self._deliver_batch(batch))
         except Exception:

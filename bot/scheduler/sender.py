@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 TokenSource = Callable[[str], str | None]
+"""`tokens(team_id)`: the workspace's bot token, or None. Called on the loop, so it answers
+from memory; a source that reads a database or refreshes tokens does that in its
+`prepare(team_ids)` (optional), which the scheduler calls on its own thread before a batch,
+and drops a token Slack refused in `forget(team_id)` (optional)."""
 
 # Open connections at most: one post in flight each (HTTP/1.1). When a burst's channels may all
 # post in the same second, each needs its own connection for its post to go out in that second
@@ -105,6 +109,18 @@ class AsyncSender:
         """Run a coroutine on the sender's loop from another thread and wait for its result."""
         future: Future[T] = asyncio.run_coroutine_threadsafe(work, self._loop)  # type: ignore[arg-type]
         return future.result(timeout)
+
+    def prepare(self, team_ids: Iterable[str]) -> None:
+        """Before a batch, off the loop: the token source reads and refreshes what it needs."""
+        prepare = getattr(self._tokens, "prepare", None)
+        if prepare is not None:
+            prepare(team_ids)
+
+    def forget(self, team_id: str) -> None:
+        """Slack refused the workspace's token: the next call asks the source again."""
+        forget = getattr(self._tokens, "forget", None)
+        if forget is not None:
+            forget(team_id)
 
     def client(self, team_id: str) -> AsyncWebClient:
         """The workspace's client (call on the loop). Raises NoToken."""

@@ -15,6 +15,10 @@ Slack as it is, when asked (benchmarks, the scheduler's tests):
   page puts the latter at several hundred messages a minute), and conversations.history for
   commercially distributed non-Marketplace apps since 29 May 2025: one read a minute per
   workspace and at most 15 messages a read (`limit_history`).
+
+Many workspaces (`add_workspace`), each with its own bot tokens, issued by the install flow
+or `issue_bot_token` (bot/shell/fakeoauth.py): a token reaches only its own workspace's
+channels, users, views and files; Slack answers another's as if they did not exist.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-VALID_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
+from bot.shell.fakeoauth import Caller, TokenRegistry, Workspace, Workspaces
+
 # Web API methods that reach a channel and therefore may be rate limited per channel.
 _CHANNEL_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
 
@@ -46,6 +51,7 @@ class Call:
     args: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    team_id: str | None = None  # the workspace of the token the call carried
 
 
 @dataclass
@@ -72,7 +78,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class FakeSlack:
+class FakeSlack(Workspaces):
     def __init__(
         self, *, team_id: str = "T0LOCAL", bot_user_id: str = "U0DKSBOT", latency: float = 0.0
     ) -> None:
@@ -105,6 +111,12 @@ class FakeSlack:
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.oauth = TokenRegistry(
+            default=Workspace(team_id, "DKS", bot_user_id, "B0DKSBOT"),
+            clock=lambda: float(self.now()),
+        )
+        self._request = threading.local()  # .caller: whose token the current call carries
+        self._dm_teams: dict[str, str] = {}  # DM channel id -> workspace that opened it
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -144,20 +156,22 @@ class FakeSlack:
                 if self.path.startswith("/files-pri/"):
                     # A file's bytes, as url_private_download serves them (not JSON).
                     code, ctype, data = fake._download(self.path, dict(self.headers.items()))
-                    self.send_response(code)
-                    self.send_header("content-type", ctype)
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                    self._send(code, {"content-type": ctype}, data)
+                    return
+                if self.path.split("?")[0] == "/oauth/v2/authorize":
+                    # The browser's visit to Slack's consent screen, answered by a redirect.
+                    self._send(*fake._authorize_page(self.path, dict(self.headers.items())))
                     return
                 status, headers, body = fake._route(self.path, dict(self.headers.items()), raw)
-                payload = json.dumps(body).encode()
+                json_type = {"content-type": "application/json; charset=utf-8"}
+                self._send(status, {**headers, **json_type}, json.dumps(body).encode())
+
+            def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 if fake.latency:
                     time.sleep(fake.latency / 2)  # the way back, before the answer arrives
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
-                self.send_header("content-type", "application/json; charset=utf-8")
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -197,9 +211,15 @@ class FakeSlack:
     # --- set-up for tests and the shell ----------------------------------------------------
 
     def add_user(
-        self, user_id: str, name: str, *, admin: bool = False, owner: bool = False
+        self,
+        user_id: str,
+        name: str,
+        *,
+        admin: bool = False,
+        owner: bool = False,
+        team_id: str | None = None,
     ) -> None:
-        self.users[user_id] = FakeUser(user_id, name, self.team_id, admin, owner)
+        self.users[user_id] = FakeUser(user_id, name, team_id or self.team_id, admin, owner)
 
     def add_channel(
         self,
@@ -220,7 +240,13 @@ class FakeSlack:
         }
 
     def add_file(
-        self, name: str, content: bytes, *, user: str = "", mimetype: str = "text/csv"
+        self,
+        name: str,
+        content: bytes,
+        *,
+        user: str = "",
+        mimetype: str = "text/csv",
+        team_id: str | None = None,
     ) -> dict[str, Any]:
         """A file as if a user had uploaded it (e.g. in a modal's file_input); returns the
         file object Slack puts in the view_submission payload."""
@@ -232,13 +258,15 @@ class FakeSlack:
                 "content": content,
                 "user": user,
                 "mimetype": mimetype,
+                "team_id": team_id or self.team_id,
             }
         return self._file_object(file_id)
 
     def _file_object(self, file_id: str) -> dict[str, Any]:
         upload = self.uploads[file_id]
         name = str(upload.get("filename") or "file")
-        url = f"{self.base_url}/files-pri/{self.team_id}-{file_id}/{name}"
+        team = str(upload.get("team_id") or self.team_id)
+        url = f"{self.base_url}/files-pri/{team}-{file_id}/{name}"
         return {
             "id": file_id,
             "created": int(time.time()),
@@ -248,29 +276,34 @@ class FakeSlack:
             "mimetype": upload.get("mimetype") or "application/octet-stream",
             "filetype": name.rsplit(".", 1)[-1].lower() if "." in name else "binary",
             "user": upload.get("user") or "",
-            "user_team": self.team_id,
+            "user_team": team,
             "size": len(upload.get("content") or b""),
             "mode": "hosted",
             "is_external": False,
             "is_public": False,
             "url_private": url,
-            "url_private_download": f"{self.base_url}/files-pri/{self.team_id}-{file_id}"
-            f"/download/{name}",
+            "url_private_download": f"{self.base_url}/files-pri/{team}-{file_id}/download/{name}",
         }
 
     def _download(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
         lowered = {k.lower(): v for k, v in headers.items()}
         token = (lowered.get("authorization") or "").removeprefix("Bearer ").strip()
+        caller = self.oauth.resolve(token)
         with self._changed:
-            self.calls.append(Call("files-pri", {"path": path}, lowered))
+            call = Call("files-pri", {"path": path}, lowered, team_id=self.oauth.owner(token))
+            self.calls.append(call)
             self._changed.notify_all()
-        if not token.startswith(VALID_TOKEN_PREFIXES):
+        if not isinstance(caller, Caller):
             # Slack answers an unauthenticated download with its login page, not the file.
             return 302, "text/html", b"<html>login</html>"
         key = path.removeprefix("/files-pri/").split("/", 1)[0]
-        file_id = key.removeprefix(f"{self.team_id}-")
+        file_id = key.split("-", 1)[-1]
         upload = self.uploads.get(file_id)
-        if upload is None or upload.get("content") is None:
+        if (
+            upload is None
+            or upload.get("content") is None
+            or self._foreign(upload.get("team_id"), caller)
+        ):
             return 404, "text/plain", b"file_not_found"
         return 200, str(upload.get("mimetype") or "application/octet-stream"), upload["content"]
 
@@ -340,21 +373,28 @@ class FakeSlack:
         if not path.startswith("/api/"):
             return 404, {}, {"ok": False, "error": "unknown_method"}
         method = path.removeprefix("/api/").split("?")[0]
+        authorization = lowered.get("authorization") or ""
+        token = str(
+            ("" if authorization.startswith("Basic ") else authorization)
+            .removeprefix("Bearer ")
+            .strip()
+            or args.get("token", "")
+        )
+        caller = self.oauth.resolve(token) if token else "not_authed"
+        call = Call(method, args, lowered, team_id=self.oauth.owner(token))
         with self._changed:
-            self.calls.append(Call(method, args, lowered))
+            self.calls.append(call)
             self._changed.notify_all()
             fault = self._faults[method].popleft() if self._faults[method] else None
         if fault is not None:
             extra = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
             error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
             return fault.status, extra, {"ok": False, "error": error}
-        token = (lowered.get("authorization") or "").removeprefix("Bearer ").strip() or args.get(
-            "token", ""
-        )
-        if not token:
-            return 200, {}, {"ok": False, "error": "not_authed"}
-        if not str(token).startswith(VALID_TOKEN_PREFIXES):
-            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        if method == "oauth.v2.access":  # the app authenticates itself; no token yet
+            call.team_id, body = self.oauth.access(args, lowered)
+            return 200, {}, body
+        if not isinstance(caller, Caller):
+            return 200, {}, {"ok": False, "error": caller}
         limited = self._rate_limit(method, args)
         if limited is not None:
             return limited
@@ -362,9 +402,20 @@ class FakeSlack:
         if handler is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
         with self._changed:
-            body = handler(args)
+            self._request.caller, self._request.token = caller, token
+            try:
+                body = handler(args)
+            finally:
+                self._request.caller, self._request.token = None, ""
             self._changed.notify_all()
         return 200, {}, body
+
+    def _authorize_page(self, path: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        query = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
+        with self._changed:
+            self.calls.append(Call("oauth/v2/authorize", query, headers))
+            self._changed.notify_all()
+        return self.oauth.authorize_redirect(query)
 
     def _rate_limit(
         self, method: str, args: dict[str, Any]
@@ -412,20 +463,14 @@ class FakeSlack:
         return f"{int(self.now())}.{next(self._ts):06d}"
 
     def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "url": "https://dks.slack.com/",
-            "team": "DKS",
-            "user": "dks-bot",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": "B0DKSBOT",
-            "is_enterprise_install": False,
-        }
+        return self.oauth.auth_test(self._caller(), getattr(self._request, "token", ""))
+
+    def _api_apps_uninstall(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.oauth.uninstall(self._caller(), args)
 
     def _api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("user", "")))
-        if user is None:
+        if user is None or self._foreign(user.team_id):
             return {"ok": False, "error": "user_not_found"}
         return {
             "ok": True,
@@ -445,6 +490,8 @@ class FakeSlack:
         }
 
     def _channel_error(self, channel: str) -> str | None:
+        if self._foreign_channel(channel):
+            return "channel_not_found"
         if channel.startswith(("D", "U", "W")):
             return None
         info = self.channels.get(channel)
@@ -465,10 +512,11 @@ class FakeSlack:
         ) is not None:
             return {"ok": False, "error": error}
         ts = self._next_ts()
+        bot = self.oauth.workspaces[self._caller().team_id]
         message = {
             "type": "message",
-            "user": self.bot_user_id,
-            "bot_id": "B0DKSBOT",
+            "user": bot.bot_user_id,
+            "bot_id": bot.bot_id,
             "text": args.get("text", ""),
             "blocks": _as_list(args.get("blocks")),
             "ts": ts,
@@ -486,10 +534,14 @@ class FakeSlack:
             return {"ok": False, "error": error}
         if not args.get("user"):
             return {"ok": False, "error": "user_not_in_channel"}
+        if self._foreign_user(str(args["user"])):
+            return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if self._foreign_channel(channel):
+            return {"ok": False, "error": "channel_not_found"}
         if (error := _invalid_blocks(args.get("blocks"))) is not None:
             return {"ok": False, "error": error}
         for message in self.messages.get(channel, []):
@@ -497,7 +549,8 @@ class FakeSlack:
                 message["text"] = args.get("text", message["text"])
                 if "blocks" in args:
                     message["blocks"] = _as_list(args.get("blocks"))
-                message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+                bot = self.oauth.workspaces[self._caller().team_id]
+                message["edited"] = {"user": bot.bot_user_id, "ts": self._next_ts()}
                 return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
         return {"ok": False, "error": "message_not_found"}
 
@@ -534,7 +587,7 @@ class FakeSlack:
 
     def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         info = self.channels.get(str(args.get("channel", "")))
-        if info is None:
+        if info is None or self._foreign_channel(info["id"]):
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": dict(info)}
 
@@ -542,11 +595,15 @@ class FakeSlack:
         users = str(args.get("users", ""))
         if not users:
             return {"ok": False, "error": "users_list_not_supplied"}
-        return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("UW")}}
+        if any(self._foreign_user(u.strip()) for u in users.split(",")):
+            return {"ok": False, "error": "user_not_found"}
+        dm = "D" + users.split(",")[0].lstrip("UW")
+        self._dm_teams[dm] = self._caller().team_id
+        return {"ok": True, "channel": {"id": dm}}
 
     def _api_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
         info = self.channels.get(str(args.get("channel", "")))
-        if info is None:
+        if info is None or self._foreign_channel(info["id"]):
             return {"ok": False, "error": "channel_not_found"}
         info["is_member"] = True
         return {"ok": True, "channel": dict(info)}
@@ -566,7 +623,8 @@ class FakeSlack:
                 "response_metadata": {"messages": [str(err)]},
             }
         view_id = view_id or f"V{next(self._ids):08d}"
-        stored = {**view, "id": view_id, "team_id": self.team_id, "hash": self._next_ts()}
+        team = self._caller().team_id
+        stored = {**view, "id": view_id, "team_id": team, "hash": self._next_ts()}
         self.views[view_id] = stored
         return {"ok": True, "view": stored}
 
@@ -579,7 +637,9 @@ class FakeSlack:
 
     def _api_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         view_id = str(args.get("view_id", ""))
-        if view_id and view_id not in self.views:
+        if view_id and (
+            view_id not in self.views or self._foreign(self.views[view_id].get("team_id"))
+        ):
             return {"ok": False, "error": "not_found"}
         return self._store_view(args, view_id or None)
 
@@ -587,6 +647,8 @@ class FakeSlack:
         user_id = str(args.get("user_id", ""))
         if not user_id:
             return {"ok": False, "error": "invalid_arguments"}
+        if self._foreign_user(user_id):
+            return {"ok": False, "error": "user_not_found"}
         result = self._store_view(args)
         if result["ok"]:
             self.home_views[user_id] = result["view"]
@@ -607,12 +669,18 @@ class FakeSlack:
         if not filename or not str(length or "").isdigit():
             return {"ok": False, "error": "invalid_arguments"}
         file_id = f"F{next(self._ids):08d}"
-        self.uploads[file_id] = {"filename": filename, "length": int(str(length)), "content": None}
+        self.uploads[file_id] = {
+            "filename": filename,
+            "length": int(str(length)),
+            "content": None,
+            "team_id": self._caller().team_id,
+        }
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
     def _api_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = str(args.get("file", ""))
-        if file_id not in self.uploads or self.uploads[file_id].get("content") is None:
+        upload = self.uploads.get(file_id)
+        if upload is None or upload.get("content") is None or self._foreign(upload.get("team_id")):
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "file": self._file_object(file_id)}
 
@@ -622,10 +690,12 @@ class FakeSlack:
             files = json.loads(files)
         if not files:
             return {"ok": False, "error": "invalid_arguments"}
+        if self._foreign_channel(str(args.get("channel_id") or "")):
+            return {"ok": False, "error": "channel_not_found"}
         done = []
         for f in files:
             upload = self.uploads.get(f.get("id", ""))
-            if upload is None or upload["content"] is None:
+            if upload is None or upload["content"] is None or self._foreign(upload.get("team_id")):
                 return {"ok": False, "error": "file_not_found"}
             upload.update(
                 title=f.get("title"),

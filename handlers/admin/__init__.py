@@ -2,6 +2,7 @@
 
 Coordinators are workspace admins and owners plus the people listed here
 (handlers/core/access.py has the rule). Only `/dks admin` itself: no buttons or forms.
+Coordinators also see the data retention and the export/delete commands (privacy.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ SUBCOMMANDS = [
     Subcommand(
         name="admin",
         aliases=("koordinator", "koordinatorer", "roller"),
-        summary="viser hvem som er koordinatorer; en koordinator kan legge til og fjerne "
+        summary="viser hvem som er koordinatorer, og for koordinatorer hvor lenge data om "
+        "arbeidsområdet lagres; en koordinator kan legge til og fjerne "
         "(`legg til @navn`, `fjern @navn`).",
         example=f"{COMMAND} admin legg til @kari",
         run=run_admin,

@@ -1,7 +1,8 @@
 """`/dks admin [liste | legg til @navn … | fjern @navn …]`: who the coordinators are.
 
 Everyone may list them; adding and removing needs a coordinator (declared on the
-subcommand with `writes`). Changes are audited.
+subcommand with `writes`). Changes are audited. Coordinators also see how long the
+workspace's data is kept and the commands that export or delete it (privacy.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
+from handlers.admin.privacy import privacy_text
 from handlers.core.commands import COMMAND, CommandRequest, Reply
 from handlers.core.format import escape
 from storage import audit
@@ -52,13 +54,22 @@ def _listing(request: CommandRequest) -> Reply:
     with request.services.session() as session:
         listed = list(listed_coordinators(session=session, team_id=request.team_id))
     people = ", ".join(f"<@{u}>" for u in listed) if listed else "ingen ennå"
-    return _text(
+    text = (
         f"*Koordinatorer* kan endre frister, møter, kontakter og skoler, importere og "
         f"eksportere. Administratorer og eiere av Slack-arbeidsområdet er alltid "
         f"koordinatorer. I tillegg: {people}.\n"
         f"Legg til eller fjern med `{COMMAND} admin legg til @navn` og "
         f"`{COMMAND} admin fjern @navn`."
     )
+    services = request.services
+    if services.roles.is_coordinator(
+        client=request.client, team_id=request.team_id, user_id=request.user_id
+    ):
+        privacy = privacy_text(
+            team_id=request.team_id, retention_days=services.settings.data_retention_days
+        )
+        text += "\n\n" + privacy
+    return _text(text)
 
 
 def _change(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from storage.models import DatePrecision
+from storage.personal_data import ERASED
 
 LOCALE = "nb_NO"
 
@@ -16,6 +17,11 @@ LOCALE = "nb_NO"
 def escape(text: str) -> str:
     """Escape user text for Slack mrkdwn (only &, < and > are control characters)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user_id: str) -> str:
+    """A stored user id as Slack shows it; someone erased on request is no longer named."""
+    return "en slettet bruker" if user_id == ERASED else f"<@{user_id}>"
 
 
 def truncate(text: str, limit: int) -> str:

@@ -25,6 +25,7 @@ from storage.snapshot import SnapshotCache, WorkspaceSnapshot
 
 if TYPE_CHECKING:
     from handlers.core.commands import Subcommand
+    from storage.installations import RecentInstallations
 
 Clock = Callable[[], datetime]
 
@@ -44,6 +45,8 @@ class Services:
     subcommands: list[Subcommand] = field(default_factory=list)
     home_sections: list[HomeSection] = field(default_factory=list)
     events: EventBus = field(default_factory=EventBus)
+    # Many workspaces (OAuth): the installation store; None with one SLACK_BOT_TOKEN.
+    installations: RecentInstallations | None = None
 
     def __post_init__(self) -> None:
         self.snapshots = SnapshotCache(self.engine)

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK
-from handlers.core.format import escape, klokkeslett, norsk_dato, truncate
+from handlers.core.format import escape, klokkeslett, mention, norsk_dato, truncate
 from handlers.editing.fields import NOUNS, option
 from handlers.home.views import ITEM_MENU_ACTION
 from storage import audit
@@ -58,7 +58,7 @@ def last_changed_text(change: audit.LastChange | None, tz: tzinfo) -> str | None
     local: datetime = change.at.astimezone(tz)
     when = f"{norsk_dato(local.date())} kl. {klokkeslett(local)}"
     if change.user_id:
-        who = f"<@{change.user_id}>"
+        who = mention(change.user_id)
     else:
         who = "kommandolinja (dks-bot)" if change.source == "cli" else "boten"
     verb = {"create": "Lagt inn", "import": "Importert", "done": "Merket som ferdig"}.get(

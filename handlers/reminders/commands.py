@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.core.commands import COMMAND, CommandRequest, Reply
-from handlers.core.format import escape, norsk_dato
+from handlers.core.format import escape, mention, norsk_dato
 from handlers.core.services import Services
 from handlers.reminders.sync import choose_channel, refresh_workspace
 from handlers.reminders.views import (
@@ -281,7 +281,7 @@ def run_status(request: CommandRequest, rest: str) -> Reply:
         line = f"*Kanal:* <#{workspace.reminder_channel_id}>"
         if change is not None and change.changed_at is not None:
             day = norsk_dato(change.changed_at.astimezone(tz).date())
-            line += f" (valgt av <@{change.user_id}> {day})"
+            line += f" (valgt av {mention(change.user_id)} {day})"
         lines.append(line)
     else:
         lines.append(f"*Kanal:* ikke valgt – `{COMMAND} påminnelser kanal #kanal`")

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, SectionBlock
 from sqlmodel import Session
 
 from handlers.core.access import Actor
+from handlers.core.format import mention
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 from handlers.reminders.snooze import snooze_at, snooze_choices, snooze_fits
@@ -72,6 +73,8 @@ def _current(
     if item is None or item.team_id != team_id:
         return None
     row = get_message(session=session, message_id=ref.message_id)
+    if row is not None and row.team_id != team_id:
+        row = None  # a crafted value: another workspace's message says nothing here
     expected = bool((row.payload or {}).get("expected")) if row is not None else False
     return ReminderView.for_occurrence(item, ref.occurrence, expected=expected), row
 
@@ -169,7 +172,7 @@ def done_clicked(
     text = f"{view.title}: markert som ferdig av {done_by}."
     _update_message(client, logger, pressed.location, text, blocks, pressed.marker)
     if not created:
-        _ephemeral(respond, f"Denne fristen var allerede markert som ferdig av <@{done_by}>.")
+        _ephemeral(respond, f"Denne fristen var allerede markert som ferdig av {mention(done_by)}.")
 
 
 @logs_failures
@@ -238,7 +241,8 @@ def snooze_clicked(
                 occurrence=ref.occurrence,
             )
         ):
-            _ephemeral(respond, f"Fristen er allerede markert som ferdig av <@{mark.done_by}>.")
+            who = mention(mark.done_by)
+            _ephemeral(respond, f"Fristen er allerede markert som ferdig av {who}.")
             return
         found = _current(session, actor.team_id, ref)
         if found is not None:

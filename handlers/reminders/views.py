@@ -28,6 +28,7 @@ from handlers.core.format import (
     escape,
     how_far,
     klokkeslett,
+    mention,
     norsk_dato,
     slack_time,
     truncate,
@@ -381,7 +382,7 @@ def done_blocks(
         SectionBlock(
             text=MarkdownTextObject(
                 text=(
-                    f":white_check_mark: Markert som ferdig av <@{done_by}> "
+                    f":white_check_mark: Markert som ferdig av {mention(done_by)} "
                     f"{norsk_dato(local.date())} kl. {slack_time(done_at, tz)}. "
                     "Det kommer ingen flere påminnelser om denne fristen."
                 )
