@@ -5,17 +5,28 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
+from dotenv import dotenv_values, set_key
 
 from storage.calendar import DEFAULT_EXTRA_CLOSED_DAYS, set_extra_closed_days
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///dks-bot.db"
+
+
+MAKE_SECRET_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
+_DEFAULT_HOW = "add it to the environment or to .env (see README.md, 'Slack set-up')."
+HOW_TO_SET = {
+    "DKS_SECRET_KEY": (
+        f"make one with `{MAKE_SECRET_KEY}` and add it to the environment or to .env, the same "
+        "in every process (see README.md, 'Secret key')."
+    ),
+}
 
 
 class SettingsError(Exception):
@@ -33,8 +44,13 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
     port: int = 3000
     reminder_grace_hours: float = 12.0
-    # Used to key HMACs (anonymous feedback); a random one per process is safe for tests only.
+    # Used to key HMACs (anonymous feedback); a random one per process is safe for tests only:
+    # `serve`, `scheduler` and `run` refuse to start unless DKS_SECRET_KEY set it.
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    secret_key_from_env: bool = field(default=False, repr=False)
+    # Where the bot is reached from outside (https://dks.kommune.no): calendar feed links and
+    # (#13) the OAuth redirect. Never taken from a request's Host or X-Forwarded-Host.
+    public_url: str | None = None
     # (month, day) closed every year besides weekends and public holidays: no reminders then.
     extra_closed_days: tuple[tuple[int, int], ...] = DEFAULT_EXTRA_CLOSED_DAYS
 
@@ -48,14 +64,16 @@ class Settings:
     def has_slack_credentials(self) -> bool:
         return bool(self.slack_bot_token or self.slack_app_token or self.slack_signing_secret)
 
+    @property
+    def dks_secret_key(self) -> str | None:
+        """DKS_SECRET_KEY when it is set; None while the key is this process's own."""
+        return self.secret_key if self.secret_key_from_env else None
+
     def require(self, *names: str) -> None:
         """Fail with a clear message when a run mode needs settings that are not set."""
         for name in names:
             if not getattr(self, name.lower()):
-                raise SettingsError(
-                    f"{name} is not set: add it to the environment or to .env "
-                    "(see README.md, 'Slack set-up')."
-                )
+                raise SettingsError(f"{name} is not set: {HOW_TO_SET.get(name, _DEFAULT_HOW)}")
 
     @classmethod
     def from_env(
@@ -111,7 +129,7 @@ class Settings:
                     "such as Europe/Oslo."
                 ) from None
         if (port := get("PORT")) is not None:
-            if not port.isdigit() or not 0 < int(port) < 65536:
+            if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
                 raise SettingsError(f"PORT={port!r} must be a whole number from 1 to 65535.")
             kwargs["port"] = int(port)
         if (grace := get("REMINDER_GRACE_HOURS")) is not None:
@@ -127,13 +145,57 @@ class Settings:
         if (key := get("DKS_SECRET_KEY")) is not None:
             if len(key) < 32:
                 raise SettingsError(
-                    "DKS_SECRET_KEY must be at least 32 characters; make one with "
-                    "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+                    f"DKS_SECRET_KEY must be at least 32 characters; make one with "
+                    f"`{MAKE_SECRET_KEY}`."
                 )
             kwargs["secret_key"] = key
+            kwargs["secret_key_from_env"] = True
+        if (public := get("PUBLIC_URL")) is not None:
+            kwargs["public_url"] = _parse_public_url(public)
         if (closed := get("DKS_EXTRA_CLOSED_DAYS")) is not None:
             kwargs["extra_closed_days"] = _parse_closed_days(closed)
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _parse_public_url(raw: str) -> str:
+    """«https://dks.kommune.no/» → «https://dks.kommune.no»: scheme, host, an optional port
+    and path prefix; nothing else."""
+    parts = urlsplit(raw)
+    port_ok = True
+    try:
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+        or not raw.isascii()
+        or any(c.isspace() for c in raw)
+    ):
+        raise SettingsError(
+            f"PUBLIC_URL={raw!r} must be the address Slack and calendar apps reach the bot at, "
+            "such as https://dks.kommune.no (no query, no user name)."
+        )
+    return raw.rstrip("/")
+
+
+def keep_secret_key(settings: Settings, dotenv_path: str | Path = ".env") -> Settings:
+    """The settings with DKS_SECRET_KEY: made now and kept in `.env` when it was not set, so
+    the next run (the shell's) answers anonymously under the same key."""
+    if settings.secret_key_from_env:
+        return settings
+    key = secrets.token_hex(32)
+    path = Path(dotenv_path)
+    if not path.exists():
+        # A new .env holds a secret: readable by its owner only.
+        path.touch(mode=0o600)
+    set_key(path, "DKS_SECRET_KEY", key, quote_mode="never")
+    return replace(settings, secret_key=key, secret_key_from_env=True)
 
 
 def _parse_closed_days(raw: str) -> tuple[tuple[int, int], ...]:

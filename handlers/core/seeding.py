@@ -8,6 +8,7 @@ import threading
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from storage import replay
 from storage.db import session_scope
 from storage.importers.calendar import seed_workspace
 from storage.models import utcnow
@@ -31,7 +32,9 @@ class WorkspaceSeeder:
             if team_id in self._seen:
                 return
             try:
-                self._seed(team_id)
+                # Seeding is not the request's own write: it claims no replay key.
+                with replay.suspended():
+                    self._seed(team_id)
             except IntegrityError:
                 # Another process seeded the same workspace at the same moment; its rows stand.
                 log.info("workspace %s was seeded concurrently", team_id)

@@ -32,6 +32,8 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.format import klokkeslett, truncate
+from handlers.core.values import row_id
+from storage.text import xml_safe
 
 VALUE_ACTION = "value"
 MODAL_DELETE_ACTION = "dks_modal_delete"
@@ -81,9 +83,10 @@ class ModalMeta:
             return None
         if kind not in NOUNS:
             return None
-        if item_id is not None and not isinstance(item_id, int):
+        # An id no row can have (2⁶³, true, 1e400) is not ours either.
+        if item_id is not None and row_id(item_id) is None:
             return None
-        if school_id is not None and not isinstance(school_id, int):
+        if school_id is not None and row_id(school_id) is None:
             return None
         return cls(kind, item_id, str(back) if back else None, school_id)
 
@@ -224,7 +227,7 @@ class FormState:
 
     def text(self, spec: TextField) -> str | None:
         raw = self.cell(spec.block_id).get("value")
-        value = raw.strip() if isinstance(raw, str) else ""
+        value = xml_safe(raw).strip() if isinstance(raw, str) else ""
         if not value:
             if spec.required:
                 self.errors[spec.block_id] = spec.required
@@ -264,10 +267,10 @@ class FormState:
         value = self.option(block, action)
         if value is None:
             return None
-        if not value.isdigit():
+        chosen = row_id(value)
+        if chosen is None:
             self.errors[block] = "Velg fra lista."
-            return None
-        return int(value)
+        return chosen
 
     def checked(self, block: str, value: str) -> bool:
         chosen = self.cell(block).get("selected_options") or []

@@ -47,6 +47,7 @@ from handlers.feedback.views import (
     thanks_view,
     when_text,
 )
+from storage.db import checkpoint
 from storage.feedback import AnswerInput, EditWindowClosed, respondent_key, store_answer
 from storage.folding import fold
 from storage.tourplan import MAX_SUGGESTIONS, get_performance, performance_index
@@ -195,6 +196,18 @@ def submit(
             created=result.created,
         ),
     )
+
+
+@logs_failures
+def forget_signed_versions(
+    view: dict[str, Any], services: Services, logger: logging.Logger
+) -> None:
+    """After the ack of an anonymous submission, which may have made a signed answer
+    anonymous: SQLite still holds the signed row version in its write-ahead log until a
+    checkpoint (storage.db.checkpoint)."""
+    form, _ = read_form(view)
+    if form.anonymous and not checkpoint(services.engine):
+        logger.info("readers held up the checkpoint after an anonymous answer; the next ends it")
 
 
 # --- the export --------------------------------------------------------------------------------
