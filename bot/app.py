@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -22,6 +24,7 @@ from handlers.core.access import actor
 from handlers.core.errors import on_error
 from handlers.core.seeding import WorkspaceSeeder, is_farewell
 from handlers.core.services import Clock, Services, system_clock
+from storage import replay
 from storage.db import make_engine
 
 
@@ -52,6 +55,45 @@ class _DropTokenWarning(logging.Filter):
     # client's token wins; the client is built from the same setting, so it is noise.
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
+
+
+class _ContextExecutor(ThreadPoolExecutor):
+    """Bolt's listener executor, running each task in a copy of the submitter's context: a
+    lazy listener's writes claim the replay key of the request that started it
+    (storage.replay)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+class _OncePerEvent(Middleware):
+    """Global middleware: an event is handled once however often Slack delivers it.
+
+    Slack retries an event it thinks we missed (`X-Slack-Retry-Num`), with a new signature
+    and the same `event_id`; the id is recorded before the event is handled, since handling
+    may post without writing anything (the offer of a reminder channel). Opening the Home tab
+    only reads and republishes, so it stays free of the write."""
+
+    REPEATABLE = frozenset({"app_home_opened"})
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        key = replay.event_key(req.body.get("event_id"))
+        event = req.body.get("event")
+        kind = event.get("type") if isinstance(event, dict) else None
+        if req.body.get("type") != "event_callback" or key is None or kind in self.REPEATABLE:
+            return next()
+        if replay.first_time(self.services.engine, key):
+            return next()
+        logging.getLogger(__name__).info(
+            "event delivered again, handled once already (retry %s)",
+            req.headers.get("x-slack-retry-num", ["-"])[0][:8],
+        )
+        return BoltResponse(status=200, body="")
 
 
 class _Inject(Middleware):
@@ -117,8 +159,13 @@ def create_app(
         process_before_response=True,
         token_verification_enabled=token_verification_enabled and bool(settings.slack_bot_token),
         logger=logger,
+        listener_executor=_ContextExecutor(max_workers=5),
         **options,
     )
+    # Bolt logs the whole body of a request that fails its signature check, at INFO; the
+    # HTTP front door (bot/inbound.py) refuses those before Bolt, with one line of its own.
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+    app.use(_OncePerEvent(services))
     app.use(_Inject(services))
     app.error(on_error)
     handlers.register_all(app, services)

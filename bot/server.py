@@ -12,11 +12,16 @@ from zoneinfo import ZoneInfo
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import inbound
+from bot.logs import safe_handlers
 from bot.settings import Settings
 from handlers.calendar import feed as calendar_feed
+from storage import replay
 from storage.db import make_engine, ping
 
 log = logging.getLogger(__name__)
@@ -31,13 +36,17 @@ def create_wsgi_app(
     *,
     tick_age: Callable[[], float | None] | None = None,
     timezone: ZoneInfo | None = None,
+    signing_secret: str | None = None,
 ) -> WSGIApp:
     """Route Slack's requests to Bolt and answer health checks.
 
     `tick_age` reports seconds since the scheduler's last tick when one runs in this process.
     `GET /kalender/<token>.ics` is a workspace's calendar feed, in `timezone` (BOT_TIMEZONE).
+    `POST /slack/events` passes the front door (bot/inbound.py) before Bolt sees it; the
+    signing secret is the App's unless given (Bolt keeps it on the App only).
     """
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    secret = app._signing_secret if signing_secret is None else signing_secret
     feed = calendar_feed.make_feed_app(engine, timezone=timezone)
 
     def health(start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -58,11 +67,32 @@ def create_wsgi_app(
         )
         return [payload]
 
+    def events(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = inbound.read_body(environ)
+        if isinstance(body, inbound.Refusal):
+            return inbound.refuse(body, environ, start_response)
+        headers = WsgiHttpRequest(environ).get_headers()
+        problem = inbound.signature_problem(secret, body, headers)
+        if problem is not None:
+            return inbound.refuse(inbound.Refusal(401, problem), environ, start_response, len(body))
+        request = inbound.bolt_request(body, environ)
+        if isinstance(request, inbound.Refusal):
+            return inbound.refuse(request, environ, start_response, len(body))
+        signature = request.headers.get("x-slack-signature", [""])[0]
+        with replay.guarding(replay.signature_key(signature)):
+            answer = app.dispatch(request)
+        response = WsgiHttpResponse(status=answer.status, headers=answer.headers, body=answer.body)
+        start_response(response.status, response.get_headers())
+        return response.get_body()
+
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method == "GET":
             return health(start_response)
         if calendar_feed.is_feed_request(environ):
             return feed(environ, start_response)
+        if path == EVENTS_PATH and method == "POST":
+            return events(environ, start_response)
         return slack(environ, start_response)
 
     return wsgi
@@ -100,6 +130,9 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> WSGIApp:
+        # gunicorn's own loggers get the same escaping as the app's (bot/logs.py).
+        for name in ("gunicorn.error", "gunicorn.access"):
+            safe_handlers(logging.getLogger(name))
         return build_wsgi_app(self._settings)
 
 

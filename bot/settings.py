@@ -6,14 +6,14 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
-from dotenv import dotenv_values
+from dotenv import dotenv_values, set_key
 
 from storage.calendar import DEFAULT_EXTRA_CLOSED_DAYS, set_extra_closed_days
 
@@ -36,6 +36,16 @@ DEFAULT_SCOPES = (
 DEFAULT_RETENTION_DAYS = 30
 
 
+MAKE_SECRET_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
+_DEFAULT_HOW = "add it to the environment or to .env (see README.md, 'Slack set-up')."
+HOW_TO_SET = {
+    "DKS_SECRET_KEY": (
+        f"make one with `{MAKE_SECRET_KEY}` and add it to the environment or to .env, the same "
+        "in every process (see README.md, 'Secret key')."
+    ),
+}
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names the variable and the fix."""
 
@@ -51,8 +61,13 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
     port: int = 3000
     reminder_grace_hours: float = 12.0
-    # Used to key HMACs (anonymous feedback); a random one per process is safe for tests only.
+    # Used to key HMACs (anonymous feedback); a random one per process is safe for tests only:
+    # `serve`, `scheduler` and `run` refuse to start unless DKS_SECRET_KEY set it.
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    secret_key_from_env: bool = field(default=False, repr=False)
+    # Where the bot is reached from outside (https://dks.kommune.no): calendar feed links and
+    # (#13) the OAuth redirect. Never taken from a request's Host or X-Forwarded-Host.
+    public_url: str | None = None
     # (month, day) closed every year besides weekends and public holidays: no reminders then.
     extra_closed_days: tuple[tuple[int, int], ...] = DEFAULT_EXTRA_CLOSED_DAYS
     # Serving many workspaces ("Add to Slack", OAuth v2): see docs/operations.md.
@@ -61,8 +76,6 @@ class Settings:
     slack_scopes: tuple[str, ...] = DEFAULT_SCOPES
     # Workspaces allowed to install (a county serves its own municipalities); empty: any.
     slack_allowed_teams: frozenset[str] = frozenset()
-    # The address Slack and browsers reach this bot at, e.g. https://dks.example.no.
-    public_url: str | None = None
     # Fernet keys for tokens at rest, newest first (DKS_TOKEN_KEY, comma-separated).
     token_keys: tuple[str, ...] = field(default=(), repr=False)
     data_retention_days: int = DEFAULT_RETENTION_DAYS
@@ -91,14 +104,16 @@ class Settings:
     def redirect_uri(self) -> str | None:
         return f"{self.public_url}/slack/oauth_redirect" if self.public_url else None
 
+    @property
+    def dks_secret_key(self) -> str | None:
+        """DKS_SECRET_KEY when it is set; None while the key is this process's own."""
+        return self.secret_key if self.secret_key_from_env else None
+
     def require(self, *names: str) -> None:
         """Fail with a clear message when a run mode needs settings that are not set."""
         for name in names:
             if not getattr(self, name.lower()):
-                raise SettingsError(
-                    f"{name} is not set: add it to the environment or to .env "
-                    "(see README.md, 'Slack set-up')."
-                )
+                raise SettingsError(f"{name} is not set: {HOW_TO_SET.get(name, _DEFAULT_HOW)}")
 
     @classmethod
     def from_env(
@@ -154,7 +169,7 @@ class Settings:
                     "such as Europe/Oslo."
                 ) from None
         if (port := get("PORT")) is not None:
-            if not port.isdigit() or not 0 < int(port) < 65536:
+            if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
                 raise SettingsError(f"PORT={port!r} must be a whole number from 1 to 65535.")
             kwargs["port"] = int(port)
         if (grace := get("REMINDER_GRACE_HOURS")) is not None:
@@ -170,10 +185,13 @@ class Settings:
         if (key := get("DKS_SECRET_KEY")) is not None:
             if len(key) < 32:
                 raise SettingsError(
-                    "DKS_SECRET_KEY must be at least 32 characters; make one with "
-                    "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+                    f"DKS_SECRET_KEY must be at least 32 characters; make one with "
+                    f"`{MAKE_SECRET_KEY}`."
                 )
             kwargs["secret_key"] = key
+            kwargs["secret_key_from_env"] = True
+        if (public := get("PUBLIC_URL")) is not None:
+            kwargs["public_url"] = _parse_public_url(public)
         if (closed := get("DKS_EXTRA_CLOSED_DAYS")) is not None:
             kwargs["extra_closed_days"] = _parse_closed_days(closed)
         kwargs.update(_oauth_settings(get))
@@ -212,14 +230,6 @@ def _oauth_settings(get: Callable[[str], str | None]) -> dict[str, object]:
                 "commas."
             )
         kwargs["slack_allowed_teams"] = parsed_teams
-    if (url := get("PUBLIC_URL")) is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-            raise SettingsError(
-                f"PUBLIC_URL={url!r} must be the bot's public address, such as "
-                "https://dks.example.no."
-            )
-        kwargs["public_url"] = url.rstrip("/")
     if (keys := get("DKS_TOKEN_KEY")) is not None:
         parsed_keys = tuple(k.strip() for k in keys.split(",") if k.strip())
         for key in parsed_keys:
@@ -239,6 +249,47 @@ def _oauth_settings(get: Callable[[str], str | None]) -> dict[str, object]:
             )
         kwargs["data_retention_days"] = int(days)
     return kwargs
+
+
+def _parse_public_url(raw: str) -> str:
+    """«https://dks.kommune.no/» → «https://dks.kommune.no»: scheme, host, an optional port
+    and path prefix; nothing else."""
+    parts = urlsplit(raw)
+    port_ok = True
+    try:
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+        or not raw.isascii()
+        or any(c.isspace() for c in raw)
+    ):
+        raise SettingsError(
+            f"PUBLIC_URL={raw!r} must be the address Slack and calendar apps reach the bot at, "
+            "such as https://dks.kommune.no (no query, no user name)."
+        )
+    return raw.rstrip("/")
+
+
+def keep_secret_key(settings: Settings, dotenv_path: str | Path = ".env") -> Settings:
+    """The settings with DKS_SECRET_KEY: made now and kept in `.env` when it was not set, so
+    the next run (the shell's) answers anonymously under the same key."""
+    if settings.secret_key_from_env:
+        return settings
+    key = secrets.token_hex(32)
+    path = Path(dotenv_path)
+    if not path.exists():
+        # A new .env holds a secret: readable by its owner only.
+        path.touch(mode=0o600)
+    set_key(path, "DKS_SECRET_KEY", key, quote_mode="never")
+    return replace(settings, secret_key=key, secret_key_from_env=True)
 
 
 def _parse_closed_days(raw: str) -> tuple[tuple[int, int], ...]:

@@ -155,6 +155,16 @@ def sort_key(occ: Occurrence[Any] | HomeOccurrence) -> tuple[date, time, str]:
 Span = tuple[date, date | None, bool]
 
 
+def _shifted(day: date, by: timedelta) -> date:
+    """`day + by`, held at the first or last date there is: an item that spans millennia
+    (year 1 to 9999, as only an old form or an import stores) must not make every list that
+    holds it fail."""
+    try:
+        return day + by
+    except OverflowError:
+        return date.max if by > timedelta(0) else date.min
+
+
 def _spans(
     first: date | None,
     end_date: date | None,
@@ -170,7 +180,7 @@ def _spans(
 
     def span(day: date) -> Span:
         expected = bool(rule and confirmed_until is not None and day > confirmed_until)
-        return day, day + length if length is not None else None, expected
+        return day, _shifted(day, length) if length is not None else None, expected
 
     if not rule:
         last = end_date or first
@@ -178,7 +188,8 @@ def _spans(
             return [span(first)]
         return []
     # An occurrence that started before the window but is still running counts.
-    return [span(day) for day in rule_days(rule, first, start - (length or timedelta(0)), end)]
+    look_from = _shifted(start, -length) if length else start
+    return [span(day) for day in rule_days(rule, first, look_from, end)]
 
 
 # One cache for the list reads (a window up to `end`) and the Home tab's (the next `count`):
@@ -209,7 +220,7 @@ def next_day_not_done(
     """The first day of `rule` still running on or after `start` that is not done (`done`
     holds (item id, day) pairs; `end` is the first occurrence's last day, if it spans days)."""
     length = (end - first) if end else None
-    look_from = start - length if length else start
+    look_from = _shifted(start, -length) if length else start
     wanted = 3
     while True:
         days = rule_days(rule, first, look_from, count=wanted)

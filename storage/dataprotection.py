@@ -49,6 +49,10 @@ EXCLUDED_TABLES: Mapping[str, str] = {
         "a browser's state during «Add to Slack», before Slack has said which workspace it "
         "is; it has no team and expires after ten minutes"
     ),
+    "request_replay": (
+        "the signatures and event ids of requests already handled (a replay guard): opaque "
+        "keys with no team, pruned after fifteen minutes"
+    ),
 }
 
 # Credentials are never exported: Slack's tokens (any table that has such a column), and the

@@ -21,6 +21,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, create_engine
 
+from storage import replay
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process sharing the database.
 _MIGRATION_LOCK_KEY = 0x646B73
@@ -37,6 +39,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine, wal=not in_memory)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A server that accepts and never answers would hold a request for minutes (libpq waits
+    # forever); a few seconds is already past Slack's patience. The URL's own value wins.
+    if "connect_timeout" not in url:
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 3)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, **kwargs)
@@ -51,6 +57,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # What is deleted or overwritten is zeroed, not left in free space: an answer made
+        # anonymous must not keep its sender's id in the file (see `checkpoint`).
+        cursor.execute("PRAGMA secure_delete=ON")
         if wal:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -68,14 +77,46 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+CHECKPOINT_WAIT_MS = 2000
+
+
+def checkpoint(engine: Engine) -> bool:
+    """SQLite: copy the write-ahead log into the database file and empty it, so an
+    overwritten row (an answer made anonymous) survives in neither; False if a reader kept
+    it from finishing (the next checkpoint does it). PostgreSQL keeps old row versions until
+    VACUUM: see docs/operations.md. Takes up to CHECKPOINT_WAIT_MS: call it after the ack."""
+    if not is_sqlite(engine):
+        return True
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        previous = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+        try:
+            # Wait for readers this long at most, not the connection's usual 30 seconds.
+            cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={int(previous)}")
+            cursor.close()
+    finally:
+        connection.close()
+    return not busy
+
+
 @contextmanager
 def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error: no half-written rows."""
+    """A session that commits on success and rolls back on any error: no half-written rows.
+
+    A write session inside a request first stores the request's replay key (storage.replay):
+    a replayed request stops there, with `Replayed`, before it changes anything.
+    """
     bind: Any = engine
     if write and is_sqlite(engine):
         bind = engine.execution_options(sqlite_immediate=True)
     with Session(bind, expire_on_commit=False) as session:
         try:
+            if write:
+                replay.claim(session)
             yield session
             session.commit()
         except BaseException:

@@ -3,6 +3,12 @@
 CSV is UTF-8 with a byte order mark and `;` between fields, which is what Excel in Norway
 opens correctly (letters æ, ø, å intact, columns split). XLSX has real dates and numbers.
 Neither includes who sent an answer: the report needs the answers, not the people.
+
+Everything people wrote (comments, and the tour plan's names) is data, never a formula: in
+XLSX it is a string cell holding exactly what was written (openpyxl would make any string
+starting with «=» a formula); in CSV, where a spreadsheet decides for itself, a field that
+starts with =, +, -, @, tab or carriage return gets OWASP's leading «'». Characters XML 1.0
+forbids are left out of both (storage.text).
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from sqlmodel import Session, col
 
 from storage.feedback import QUESTION_KEYS, QUESTION_LABELS
 from storage.models import FeedbackAnswer, Municipality, Performance, Production, School
+from storage.text import xml_safe
 from storage.tourplan import as_utc, local_to_utc
 
 FORMATS = ("csv", "xlsx")
+# OWASP's list for CSV injection: a spreadsheet may take a field starting so as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def columns() -> list[str]:
@@ -72,6 +81,8 @@ class ExportRow:
                 out.append(value.strftime("%H:%M"))
             elif isinstance(value, bool):
                 out.append("ja" if value else "nei")
+            elif isinstance(value, str):
+                out.append("'" + value if value.startswith(_FORMULA_START) else value)
             else:
                 out.append(str(value))
         return out
@@ -133,7 +144,7 @@ def export_rows(
             answer.free_comment,
             answer.anonymous,
         ]
-        yield ExportRow(tuple(values))
+        yield ExportRow(tuple(xml_safe(v) if isinstance(v, str) else v for v in values))
 
 
 def to_csv(rows: Iterator[ExportRow] | Sequence[ExportRow]) -> bytes:
@@ -177,6 +188,10 @@ def to_xlsx(rows: Iterator[ExportRow] | Sequence[ExportRow]) -> bytes:
             elif isinstance(value, time):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = "hh:mm"
+                cells.append(cell)
+            elif isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"  # after the value: openpyxl makes «=…» a formula
                 cells.append(cell)
             else:
                 cells.append(value)

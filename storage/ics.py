@@ -1,6 +1,13 @@
 """A workspace's calendar as RFC 5545 iCalendar (Outlook, Google Calendar, Apple Calendar),
 and the secret token of its subscribable feed.
 
+The token is stored only as its SHA-256: the feed is found by hashing the token in the
+address, so a copy of the database (a backup, a leak) opens no one's calendar. The price is
+that the address can be shown only when it is made; «Lag ny adresse» makes another. A hash,
+not encryption with a key from the environment: the token's one use is to be looked up, a
+hash needs no key to keep, rotate or lose (a lost key would end every subscription), and 256
+random bits need no salt or slow hash.
+
 Items keep local dates and wall-clock times, so events carry TZID=<BOT_TIMEZONE> with a
 VTIMEZONE in the file; a yearly meeting «kl. 09:00» stays at 09:00 across daylight saving.
 Days without a time, and week or month spans («uke 40–44», «oktober 2024»), are all-day
@@ -9,9 +16,11 @@ events. Recurring items carry their RRULE; undated items are left out until they
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -264,6 +273,22 @@ def calendar_ics(
 # --- The subscribable feed -----------------------------------------------------------------------
 
 
+def token_hash(token: str) -> str:
+    """What is stored of a feed token (migration 0010 hashed the tokens stored before)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A workspace's feed as `/dks kalender` shows it. `token` is the secret only right after
+    it was made (ensure_feed, rotate_feed); None means none was made now, or none exists
+    (`token_created_at` tells which)."""
+
+    team_id: str
+    token: str | None
+    token_created_at: datetime | None
+
+
 def get_feed(*, session: Session, team_id: str) -> CalendarFeed | None:
     return session.get(CalendarFeed, team_id)
 
@@ -271,37 +296,40 @@ def get_feed(*, session: Session, team_id: str) -> CalendarFeed | None:
 def team_for_token(*, session: Session, token: str) -> str | None:
     if not _TOKEN.fullmatch(token or ""):
         return None
-    row = session.exec(select(CalendarFeed).where(col(CalendarFeed.token) == token)).first()
-    if row is None or row.token is None or not secrets.compare_digest(row.token, token):
+    hashed = token_hash(token)
+    row = session.exec(select(CalendarFeed).where(col(CalendarFeed.token_hash) == hashed)).first()
+    if row is None or row.token_hash is None or not secrets.compare_digest(row.token_hash, hashed):
         return None
     return row.team_id
 
 
-def ensure_feed(*, session: Session, team_id: str, user_id: str, now: datetime) -> CalendarFeed:
+def ensure_feed(*, session: Session, team_id: str, user_id: str, now: datetime) -> Feed:
     """The workspace's feed, with a token made now if it has none yet."""
     feed = session.get(CalendarFeed, team_id)
     if feed is None:
         feed = CalendarFeed(team_id=team_id)
-    if feed.token is None:
-        _new_token(session, feed, user_id=user_id, now=now, action="create")
+    token = None
+    if feed.token_hash is None:
+        token = _new_token(session, feed, user_id=user_id, now=now, action="create")
     session.add(feed)
     session.flush()
-    return feed
+    return Feed(team_id, token, feed.token_created_at)
 
 
-def rotate_feed(*, session: Session, team_id: str, user_id: str, now: datetime) -> CalendarFeed:
+def rotate_feed(*, session: Session, team_id: str, user_id: str, now: datetime) -> Feed:
     """A new secret token: the old address stops working at once."""
     feed = session.get(CalendarFeed, team_id) or CalendarFeed(team_id=team_id)
-    _new_token(session, feed, user_id=user_id, now=now, action="rotate")
+    token = _new_token(session, feed, user_id=user_id, now=now, action="rotate")
     session.add(feed)
     session.flush()
-    return feed
+    return Feed(team_id, token, feed.token_created_at)
 
 
 def _new_token(
     session: Session, feed: CalendarFeed, *, user_id: str, now: datetime, action: str
-) -> None:
-    feed.token = secrets.token_urlsafe(32)  # 43 characters, 256 bits
+) -> str:
+    token = secrets.token_urlsafe(32)  # 43 characters, 256 bits
+    feed.token_hash = token_hash(token)
     feed.token_created_at = now
     feed.token_created_by = user_id
     audit.record(
@@ -313,6 +341,7 @@ def _new_token(
         summary="Ny adresse for kalenderabonnementet",
         at=now,
     )
+    return token
 
 
 def remember_base_url(*, session: Session, team_id: str, base_url: str) -> None:

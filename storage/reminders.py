@@ -89,7 +89,8 @@ def parse_offsets(text: str | None) -> tuple[int, ...] | None:
     parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
     values: set[int] = set()
     for part in parts:
-        if not part.isdigit():
+        # ASCII digits only: «²».isdigit() is true, but int() refuses it.
+        if not (part.isascii() and part.isdigit() and len(part) <= 6):
             raise OffsetError(
                 f"«{part[:20]}» er ikke et antall dager. Skriv hele tall skilt med komma, "
                 "for eksempel 14,7,1."

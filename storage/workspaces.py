@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import Coordinator, Workspace
@@ -43,12 +45,17 @@ def is_listed_coordinator(*, session: Session, team_id: str, user_id: str) -> bo
 def add_coordinator(
     *, session: Session, team_id: str, user_id: str, added_by: str | None = None
 ) -> bool:
-    """Returns False when the user was already listed."""
-    if session.get(Coordinator, (team_id, user_id)) is not None:
-        return False
-    session.add(Coordinator(team_id=team_id, user_id=user_id, added_by=added_by))
-    session.flush()
-    return True
+    """Returns False when the user was already listed (also when another request listed them
+    at the same moment: an upsert, so that race is not a duplicate key)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Coordinator)
+        .values(team_id=team_id, user_id=user_id, added_by=added_by)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id"])
+        .returning(col(Coordinator.user_id))
+    )
+    return session.execute(statement).first() is not None
 
 
 def remove_coordinator(*, session: Session, team_id: str, user_id: str) -> bool:

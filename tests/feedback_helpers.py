@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlmodel import select
 
 from bot.shell.fakeslack import FakeSlack
-from bot.shell.signing import interaction_body
+from bot.shell.signing import interaction_body, new_trigger_id
 from handlers.feedback.forms import (
     ANONYMOUS_ACTION,
     ANONYMOUS_BLOCK,
@@ -132,7 +132,7 @@ def view_submission_body(
             "user": _user(user_id, team_id),
             "api_app_id": APP_ID,
             "token": TOKEN,
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": new_trigger_id(),
             "view": slack_view(view, team_id, state),
             "response_urls": [],
             "is_enterprise_install": False,

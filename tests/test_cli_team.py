@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from bot.cli import cli
 from bot.shell.fakeslack import FakeSlack, Fault
 from bot.shell.shell import SHELL_TEAM
+from storage.dataprotection import EXCLUDED_TABLES
 from storage.db import make_engine, session_scope, upgrade
 from storage.installations import SealedInstallationStore, token_cipher
 from storage.models import Workspace, utcnow
@@ -33,7 +34,8 @@ TOKEN = "xoxb-test-token"
 CLIENT_ID = "1111.2222"
 TEAM_A, TEAM_B = "T0AAA", "T0BBB"
 # Tables of slack_sdk's stores and Alembic's: not workspace data written by a command.
-NOT_WORKSPACE_DATA = ("alembic_version", "slack_bots", "slack_installations", "slack_oauth_states")
+# The installation store's own tables, and those that hold no workspace's data at all.
+NOT_WORKSPACE_DATA = ("slack_bots", "slack_installations", *EXCLUDED_TABLES)
 CONTACTS = "navn;rolle;skole;kommune\nÅse Ødegård;kulturkontakt;Åsen skole;Ås\n"
 
 

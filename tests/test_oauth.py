@@ -402,6 +402,7 @@ def test_serve_refuses_oauth_without_a_token_key(tmp_path: Any) -> None:
         "SLACK_CLIENT_SECRET": CLIENT_SECRET,
         "SLACK_SIGNING_SECRET": "x" * 32,
         "PUBLIC_URL": PUBLIC_URL,
+        "DKS_SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
         "PATH": "/usr/bin:/bin",
     }

@@ -75,6 +75,7 @@ class Processes:
             "SLACK_API_URL": self.fake.api_url,
             "BOT_TIMEZONE": self.zone,
             "REMINDER_GRACE_HOURS": "12",
+            "DKS_SECRET_KEY": "k" * 64,
         }
         log = (self.tmp / f"scheduler-{len(self.running)}.log").open("wb")
         process = subprocess.Popen(

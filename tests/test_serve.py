@@ -59,6 +59,7 @@ def server(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Server]:
         SLACK_SIGNING_SECRET=secret,
         SLACK_API_URL=fake_slack.api_url,
         DATABASE_URL=f"sqlite:///{tmp_path / 'dks.db'}",
+        DKS_SECRET_KEY=secrets.token_hex(32),
     )
     log = tmp_path / "serve.log"
     with log.open("wb") as out:

@@ -46,7 +46,10 @@ def require_settings(settings: Settings, *names: str, hint: str = "") -> None:
 
 
 def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Root logging to stderr; user text in a record cannot start a line (bot/logs.py)."""
+    from bot.logs import install
+
+    install(level)
 
 
 def open_database(settings: Settings) -> Engine:

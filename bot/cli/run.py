@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import fail, load_settings, open_database, require_settings, setup_logging
-from bot.settings import Settings
+from bot.settings import Settings, keep_secret_key
 
 log = logging.getLogger("dks_bot")
 
@@ -64,11 +64,11 @@ def run() -> None:
     require_settings(
         settings, "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", hint="For HTTP mode use `dks-bot serve`."
     )
+    require_settings(settings, "DKS_SECRET_KEY")
     setup_logging()
     _prepare_database(settings)
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     from bot.app import create_app
+    from bot.socket_mode import socket_mode_handler
 
     app = create_app(settings)
     log.info("starting in Socket Mode")
@@ -77,7 +77,7 @@ def run() -> None:
     # One process does it all in Socket Mode: the outbox scheduler runs beside the App.
     scheduler = start_in_process(settings)
     try:
-        SocketModeHandler(app, settings.slack_app_token).start()
+        socket_mode_handler(app, settings).start()
     finally:
         scheduler.shutdown()
 
@@ -88,7 +88,7 @@ def serve(
 ) -> None:
     """Run the HTTP endpoint (POST /slack/events, GET /healthz) on gunicorn."""
     settings = load_settings()
-    require_settings(settings, "SLACK_SIGNING_SECRET")
+    require_settings(settings, "SLACK_SIGNING_SECRET", "DKS_SECRET_KEY")
     require_tokens(settings, http=True)
     setup_logging()
     _prepare_database(settings)
@@ -110,6 +110,11 @@ def shell(
 ) -> None:
     """A local chat shell: type /dks commands without Slack."""
     settings = load_settings()
+    try:
+        # The shell's anonymous answers stay anonymous under one key across runs.
+        settings = keep_secret_key(settings)
+    except OSError as err:
+        typer.echo(f"dks-bot: could not keep DKS_SECRET_KEY in .env ({err.strerror}).", err=True)
     setup_logging("WARNING")
     from bot.shell.shell import run_shell
 
@@ -130,6 +135,7 @@ def scheduler(
     require_tokens(settings, http=False)
     if interval <= 0 or lease < 3 * interval:
         fail("--interval must be > 0 and --lease at least 3 × --interval.")
+    require_settings(settings, "DKS_SECRET_KEY")
     setup_logging()
     _prepare_database(settings)
     from bot.scheduler import run_forever

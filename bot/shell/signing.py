@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
+
+
+def new_trigger_id() -> str:
+    """A trigger_id shaped as Slack's; Slack sends a new one with every interaction, so two
+    clicks or submissions are never the same signed request."""
+    return f"{secrets.randbelow(10**11)}.{secrets.randbelow(10**9)}.{secrets.token_hex(16)}"
 
 
 def signed_headers(
@@ -35,7 +42,7 @@ def slash_command_body(
     channel_name: str = "general",
     team_domain: str = "dks",
     api_app_id: str = "A0DKSBOT",
-    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+    trigger_id: str = "",
 ) -> str:
     """The form body of a slash command invocation (Slack's documented fields, in order)."""
     return urlencode(
@@ -52,7 +59,7 @@ def slash_command_body(
             "api_app_id": api_app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": trigger_id,
+            "trigger_id": trigger_id or new_trigger_id(),
         }
     )
 
@@ -70,7 +77,7 @@ def block_actions_body(
     view: dict[str, Any] | None = None,
     user_name: str = "bruker",
     api_app_id: str = "A0DKSBOT",
-    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+    trigger_id: str = "",
 ) -> str:
     """The form body of a `block_actions` interaction on a button (payload=<json>)."""
     now = f"{time.time():.6f}"
@@ -79,7 +86,7 @@ def block_actions_body(
         "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
         "api_app_id": api_app_id,
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "team": {"id": team_id, "domain": "dks"},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -118,7 +125,8 @@ def event_body(
             "api_app_id": api_app_id,
             "event": {"event_ts": f"{now}.000100", **event},
             "type": "event_callback",
-            "event_id": event_id or f"Ev{now:010d}",
+            # Unique per event, as Slack's are: the bot handles an event_id once.
+            "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
             "event_time": now,
             "authorizations": [
                 {
@@ -210,7 +218,7 @@ def view_submission_body(
     values: dict[str, Any],
     user_name: str = "bruker",
     api_app_id: str = "A0DKSBOT",
-    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+    trigger_id: str = "",
 ) -> str:
     """The form body of a `view_submission` (the modal as Slack stored it, with its state)."""
     submitted = {
@@ -240,7 +248,7 @@ def view_submission_body(
         "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
         "api_app_id": api_app_id,
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "view": submitted,
         "response_urls": [],
         "is_enterprise_install": False,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.calendar.feed import RememberAddress, run_calendar
+from handlers.calendar.feed import run_calendar
 from handlers.calendar.listeners import (
     rotate,
     send_from_home,
@@ -80,7 +80,6 @@ def register(app: App) -> None:
 
 
 def register_feed(app: App) -> None:
-    app.use(RememberAddress())
     app.action(HOME_EXPORT, middleware=[coordinator_only])(ack=acknowledge, lazy=[send_from_home])
     app.action(SEND_FILE_ACTION, middleware=[coordinator_only])(
         ack=acknowledge, lazy=[send_from_message]

@@ -2,9 +2,10 @@
 which a coordinator can replace), the calendar as a .ics file in a DM, and the feed itself,
 `GET /kalender/<token>.ics`, served by bot/server.py in HTTP mode.
 
-The feed's address must be the one Slack reaches the bot at. Nothing needs configuring: the
-address is learned from the Host of Slack's own (signed) requests, per workspace
-(`RememberAddress`).
+The feed's address starts with the PUBLIC_URL setting, never with a request's Host or
+X-Forwarded-Host: those headers are not covered by Slack's signature, so a replayed request
+could otherwise hand out the real token under someone else's host. Without PUBLIC_URL,
+`/dks kalender` says how to set it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import BoltRequest, BoltResponse
-from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
@@ -33,8 +31,6 @@ from storage.folding import fold
 from storage.ics import (
     calendar_ics,
     ensure_feed,
-    get_feed,
-    remember_base_url,
     rotate_feed,
     team_for_token,
 )
@@ -46,53 +42,11 @@ FEED_PREFIX = "/kalender/"
 FILENAME = "dks.ics"
 
 
-def feed_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}{FEED_PREFIX}{token}.ics"
-
-
-def base_url_of(headers: dict[str, Any]) -> str | None:
-    """https://host from a request's headers (a proxy's X-Forwarded-* first)."""
-
-    def first(name: str) -> str:
-        value = headers.get(name) or ""
-        return str(value[0] if isinstance(value, list | tuple) and value else value).strip()
-
-    host = first("x-forwarded-host").split(",")[0].strip() or first("host")
-    if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", host):
+def feed_url(public_url: str | None, token: str | None) -> str | None:
+    """The feed's address; None without PUBLIC_URL (or a token)."""
+    if not public_url or not token:
         return None
-    proto = first("x-forwarded-proto").split(",")[0].strip().lower()
-    if proto not in ("http", "https"):
-        local = host.split(":")[0] in ("localhost", "127.0.0.1")
-        proto = "http" if local else "https"
-    return f"{proto}://{host}"
-
-
-class RememberAddress(Middleware):
-    """Global middleware: notes where Slack reaches the bot (HTTP mode only), for the feed's
-    address. One per App: what it has stored is remembered per App, so a write happens only
-    when the address changes."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse | None:
-        team_id = req.context.team_id
-        if req.mode == "http" and team_id:
-            base = base_url_of(req.headers)
-            with self._lock:
-                known = self._seen.get(team_id)
-            if base and known != base:
-                try:
-                    with session_scope(req.context["services"].engine, write=True) as session:
-                        remember_base_url(session=session, team_id=team_id, base_url=base)
-                    with self._lock:
-                        self._seen[team_id] = base
-                except SQLAlchemyError:
-                    log.exception("could not store the bot's address")
-        return next()
+    return f"{public_url.rstrip('/')}{FEED_PREFIX}{token}.ics"
 
 
 # --- The ICS file and the feed -------------------------------------------------------------------
@@ -178,15 +132,19 @@ def feed_reply(services: Services, team_id: str, user_id: str, *, rotate: bool) 
             if rotate
             else ensure_feed(session=session, team_id=team_id, user_id=user_id, now=now)
         )
-        base, token, created_at = feed.base_url, feed.token, feed.token_created_at
-    url = feed_url(base, token) if base and token else None
+        token, created_at = feed.token, feed.token_created_at
+    url = feed_url(services.settings.public_url, token)
     created = None
     if created_at is not None:
         created = norsk_dato(created_at.astimezone(services.settings.timezone).date())
+    # Only the token's hash is kept: an address made before cannot be shown again.
+    hidden = bool(services.settings.public_url) and token is None and created_at is not None
     text = f"Kalenderadresse: {url}" if url else "Kalenderen kan sendes som fil."
+    if hidden:
+        text = "Kalenderen har en abonnementsadresse. «Lag ny adresse» gir deg en ny."
     if rotate:
         text = "Ny kalenderadresse laget. " + text
-    blocks = feed_blocks(url, created)
+    blocks = feed_blocks(url, created, hidden=hidden)
     if rotate and url:
         blocks.insert(0, rotated_note())
     return Reply(text, blocks)
@@ -205,14 +163,11 @@ def send_file(
 ) -> bool:
     """The calendar as dks.ics in a direct message to the user."""
     content = export_ics(services, team_id)
-    with services.session() as session:
-        feed = get_feed(session=session, team_id=team_id)
-        url = feed_url(feed.base_url, feed.token) if feed and feed.base_url and feed.token else None
-    comment = "Her er DKS-kalenderen som fil. Åpne den i Outlook eller Google Kalender."
-    if url:
-        comment += f" Vil du heller abonnere (oppdateres av seg selv), bruk {url}"
-    else:
-        comment += f" Skriv `{COMMAND} kalender` for å abonnere i stedet."
+    # The feed's address is not kept (only its hash), so the file cannot name it.
+    comment = (
+        "Her er DKS-kalenderen som fil. Åpne den i Outlook eller Google Kalender. Vil du "
+        f"heller abonnere (den oppdaterer seg selv), skriv `{COMMAND} kalender`."
+    )
     try:
         channel = client.conversations_open(users=user_id)["channel"]["id"]
         client.files_upload_v2(

@@ -24,6 +24,11 @@ NOT_SENT = "Jeg fikk ikke sendt filen akkurat nå. Prøv igjen om litt."
 @logs_failures
 def show_more(action: dict[str, Any], services: Services, actor: Actor, respond: Respond) -> None:
     """«Vis flere» under `/dks frist alle` or `/dks møte alle`: the next page, in place."""
+    if respond.response_url is None:
+        # Slack sends one with every click on a message; only a crafted payload (the button
+        # posted as if from a view) comes without, and there is no message to replace.
+        logging.getLogger(__name__).info("«Vis flere» came with no response_url")
+        return
     spec = BY_MORE_ACTION[str(action.get("action_id"))]
     args, offset = parse_more_value(str(action.get("value") or ""))
     reply = build_reply(spec, services, actor.team_id, args, offset)
@@ -48,11 +53,20 @@ def send_from_message(
 ) -> None:
     """«Send meg kalenderfilen» under `/dks kalender`: the file in a DM, and a word here."""
     sent = send_file(client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger)
+    if respond.response_url is None:
+        # Only a crafted payload (the button posted as if from a view) comes without one.
+        logger.info("«Send meg kalenderfilen» came with no response_url")
+        return
     respond(response_type="ephemeral", replace_original=False, text=SENT if sent else NOT_SENT)
 
 
 @logs_failures
 def rotate(services: Services, actor: Actor, respond: Respond) -> None:
     """«Lag ny adresse»: the old address stops working; the reply shows the new one."""
+    if respond.response_url is None:
+        # Only a crafted payload (the button posted as if from a view) comes without one. The
+        # new address could be shown nowhere, so the old one is left working.
+        logging.getLogger(__name__).info("«Lag ny adresse» came with no response_url")
+        return
     reply = feed_reply(services, actor.team_id, actor.user_id, rotate=True)
     respond(replace_original=True, **reply.as_message())

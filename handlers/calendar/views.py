@@ -22,8 +22,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import ConfirmObject, MarkdownTextObject
 
-from handlers.core.format import date_and_clock, date_span, escape, how_far, truncate
+from handlers.core.format import date_and_clock, date_span, escape, how_far, link, truncate
 from handlers.core.frozen import DIVIDER, frozen
+from handlers.core.values import MAX_LIST_OFFSET, whole_number
 from storage.calendar import Occurrence
 from storage.models import Deadline, Meeting, MeetingForm
 
@@ -35,6 +36,12 @@ FEED_BLOCK = "calendar_feed"
 FEED_ACTIONS_BLOCK = "calendar_actions"
 ROTATE_ACTION = "dks_calendar_rotate"
 SEND_FILE_ACTION = "dks_calendar_send_file"
+# Without PUBLIC_URL the bot has no address to give out (it never takes one from a request).
+NO_PUBLIC_URL = (
+    "Et kalenderabonnement trenger botens offentlige adresse. Den som drifter boten, setter "
+    "`PUBLIC_URL` (for eksempel `PUBLIC_URL=https://dks.kommune.no`) i miljøet eller i `.env` "
+    "og starter `dks-bot serve` på nytt. Du kan likevel få kalenderen som fil og importere den."
+)
 DESCRIPTION_LIMIT = 300
 TITLE_LIMIT = 150
 
@@ -65,13 +72,13 @@ class Page:
 def parse_more_value(value: str) -> tuple[str, int]:
     try:
         data = json.loads(value)
-        return str(data.get("q", "")), max(0, int(data.get("o", 0)))
-    except (ValueError, TypeError, AttributeError):
+        return str(data.get("q", "")), whole_number(data.get("o", 0), at_most=MAX_LIST_OFFSET) or 0
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return "", 0
 
 
-def _link_line(link: str | None) -> str:
-    return f"<{escape(link)}|Åpne lenke>" if link else ""
+def _link_line(address: str | None) -> str:
+    return link(address, "Åpne lenke") if address else ""
 
 
 def _when_line(occ: Occurrence[Any], today: date) -> str:
@@ -193,19 +200,32 @@ def occurrence_list(
 
 
 def fallback_text(heading: str, occurrences: Sequence[Occurrence[Any]]) -> str:
+    """The notification text; the heading may quote a search word."""
     parts = [
-        f"{o.item.title} "
+        f"{escape(truncate(o.item.title, TITLE_LIMIT))} "
         f"({date_span(o.start, o.end, precision=o.item.precision, note=o.item.date_note)})"
         for o in occurrences[:10]
     ]
-    return truncate(f"{heading}: " + ("; ".join(parts) if parts else "ingen"), 3000)
+    return truncate(f"{escape(heading)}: " + ("; ".join(parts) if parts else "ingen"), 3000)
 
 
 # --- /dks kalender -------------------------------------------------------------------------------
 
 
-def feed_blocks(url: str | None, created: str | None) -> list[Block]:
-    """The subscription address (None when the bot cannot serve it) and the file button."""
+def hidden_address_text(created: str | None) -> str:
+    since = f", laget {created}" if created else ""
+    return (
+        f"*Kalenderen har en abonnementsadresse*{since}. Jeg tar bare vare på et fingeravtrykk "
+        "av den, ikke selve adressen, så jeg kan ikke vise den igjen. Trenger du den, trykk "
+        "«Lag ny adresse»: da slutter den gamle å virke, og alle som abonnerer, må legge inn "
+        "den nye."
+    )
+
+
+def feed_blocks(url: str | None, created: str | None, *, hidden: bool = False) -> list[Block]:
+    """The subscription address (None when the bot cannot give it out), or, when it exists
+    but cannot be shown again (`hidden`: only its hash is kept), how to get a new one; and
+    the buttons."""
     blocks: list[Block] = []
     if url:
         since = f" Adressen ble laget {created}." if created else ""
@@ -220,19 +240,21 @@ def feed_blocks(url: str | None, created: str | None) -> list[Block]:
                 ),
             )
         )
+    elif hidden:
+        blocks.append(
+            SectionBlock(
+                block_id=FEED_BLOCK, text=MarkdownTextObject(text=hidden_address_text(created))
+            )
+        )
     else:
         blocks.append(
             SectionBlock(
                 block_id=FEED_BLOCK,
-                text=MarkdownTextObject(
-                    text="Et kalenderabonnement trenger at boten kjører i HTTP-modus "
-                    "(`dks-bot serve`), så kalenderprogrammet kan hente den. Du kan likevel "
-                    "få kalenderen som fil og importere den."
-                ),
+                text=MarkdownTextObject(text=NO_PUBLIC_URL),
             )
         )
     buttons = [ButtonElement(text="Send meg kalenderfilen", action_id=SEND_FILE_ACTION, value="1")]
-    if url:
+    if url or hidden:
         buttons.append(
             ButtonElement(
                 text="Lag ny adresse",

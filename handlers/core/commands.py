@@ -19,6 +19,7 @@ from handlers.core.access import NOT_COORDINATOR, Actor, is_coordinator
 from handlers.core.blocks import ERROR_TEXT
 from handlers.core.services import Services
 from storage.folding import fold
+from storage.replay import Replayed
 
 COMMAND = "/dks"
 MAX_ARGS_LENGTH = 500  # longer input is cut before it reaches a query or a message
@@ -148,6 +149,8 @@ def finish_dks(context: BoltContext, logger: logging.Logger, respond: Respond) -
         return
     try:
         after()
+    except Replayed:
+        logger.info("replayed /dks: nothing done after the ack")
     except Exception:
         logger.exception("/dks failed after the ack")
         respond(**error_reply().as_message())

@@ -13,14 +13,24 @@ traceback.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from slack_bolt import BoltRequest, BoltResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.core.blocks import ERROR_TEXT, FORM_ERROR_TEXT, notice_modal
 from handlers.core.commands import error_reply
+from storage.replay import Replayed
 
 log = logging.getLogger(__name__)
+
+
+def is_database_error(error: BaseException) -> bool:
+    """SQLAlchemy's errors and the drivers' own (a psycopg or sqlite3 error that reached us
+    unwrapped): all mean «try again in a moment», never a 500."""
+    return isinstance(error, SQLAlchemyError | psycopg.Error | sqlite3.Error)
 
 
 def _what(body: dict[str, Any]) -> str:
@@ -70,8 +80,14 @@ def unacked_answer(body: dict[str, Any]) -> BoltResponse:
 
 def on_error(error: Exception, request: BoltRequest, logger: logging.Logger) -> BoltResponse:
     """Bolt's global error handler (listeners and middleware)."""
-    logger.exception("listener failed: %s", _what(request.body), exc_info=error)
     ack = request.context.ack
+    if isinstance(error, Replayed):
+        # The same signed request again: its write was done the first time; nothing now.
+        logger.info("replayed request ignored: %s", _what(request.body))
+        if ack is not None and ack.response is not None:
+            return ack.response
+        return BoltResponse(status=200, body="")
+    logger.exception("listener failed: %s", _what(request.body), exc_info=error)
     if ack is not None and ack.response is not None:
         return ack.response
     return unacked_answer(request.body)

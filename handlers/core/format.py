@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from functools import lru_cache
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -14,9 +16,54 @@ from storage.personal_data import ERASED
 LOCALE = "nb_NO"
 
 
+# What users and imports wrote, made inert for Slack (see `escape`). The lookalikes are the
+# ones jsx-slack (a Block Kit library) uses for the same purpose: they read the same and are
+# never formatting.
+_INERT = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "*": "\u2217",  # ∗ asterisk operator
+    "_": "\u02cd",  # ˍ modifier letter low macron
+    "~": "\u223c",  # ∼ tilde operator
+    "`": "\u02cb",  # ˋ modifier letter grave accent
+    "@": "@\u2060",  # @ and a word joiner: «@here» written out is no longer the word
+}
+_ENDS_ADDRESS = re.compile(r"[|<>\s]")
+_BAR = "\u2223"  # ∣ divides: a `|` in a link label, where Slack would split on it
+_SPECIAL = re.compile(
+    r"[&<>]"
+    # Slack formats only at word boundaries: `ola_nordmann@x.no` and `2*3` stay as written.
+    r"|(?<![^\W_])[*_~`]|[*_~`](?![^\W_])"
+    r"|(?<![^\W_])@(?=(?:here|channel|everyone)\b)",
+    re.IGNORECASE,
+)
+
+
 def escape(text: str) -> str:
-    """Escape user text for Slack mrkdwn (only &, < and > are control characters)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User or import text made inert in anything Slack parses: the notification `text`, a
+    mrkdwn field, a link label. The one function every view puts such text through.
+
+    - `&`, `<` and `>` become entities, as Slack documents: `<!channel>`, `<!here>`,
+      `<@U…>`, `<#C…>`, `<!subteam^S…>` and `<url|label>` are shown, never parsed.
+    - Slack has no escape for its formatting characters, and an invisible character next to
+      one makes formatting *more* likely (Slack takes it as a word boundary). So `*`, `_`,
+      `~` and a backtick at a word boundary become lookalikes (∗ ˍ ∼ ˋ); inside a word Slack
+      never formats them and they stay as written.
+    - `@here`, `@channel`, `@everyone` written out get a word joiner after the `@`.
+
+    plain_text fields (headers, buttons, options, inputs) are never parsed: pass text there
+    unescaped, and prefer them where the layout allows.
+    """
+    return _SPECIAL.sub(lambda m: _INERT[m.group()[0]], text)
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link `<url|label>` that ends where the bot means it to: characters that would
+    end the address early (`|`, `<`, `>`, spaces) are percent-encoded, and the label is
+    escaped like any user text, its `|` shown as ∣."""
+    address = _ENDS_ADDRESS.sub(lambda m: quote(m.group()), url)
+    return f"<{address.replace('&', '&amp;')}|{escape(label).replace('|', _BAR)}>"
 
 
 def mention(user_id: str) -> str:
@@ -53,9 +100,10 @@ def date_span(
     note: str | None = None,
 ) -> str:
     """How a schedule says it: «12. februar 2027», «24.–25. september 2024», «uke 40–44 2024»,
-    «oktober 2024». A free-text note wins where no precision captures the source."""
+    «oktober 2024». A free-text note wins where no precision captures the source; it is
+    what someone wrote, so it comes escaped for mrkdwn."""
     if note:
-        return note
+        return escape(note)
     if precision == DatePrecision.MONTH:
         if end and (end.year, end.month) != (start.year, start.month):
             if end.year == start.year:

@@ -13,7 +13,11 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from slack_bolt import Ack
+from slack_bolt import Ack, Respond
+
+from handlers.core.blocks import ERROR_TEXT
+from handlers.core.errors import is_database_error
+from storage.replay import Replayed
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +30,27 @@ def acknowledge(ack: Ack) -> None:
 
 
 def logs_failures(fn: F) -> F:
-    """For a lazy listener: its error is logged with the traceback, as `on_error` does."""
+    """For a lazy listener: its error is logged with the traceback, as `on_error` does; when
+    the database failed and the listener can answer where it was asked (`respond`), the user
+    is told to try again in a moment."""
 
     @functools.wraps(fn)
     def run(**kwargs: Any) -> None:
         try:
             fn(**kwargs)
-        except Exception:
+        except Replayed:
+            log.info("replayed request: %s did nothing", fn.__qualname__)
+        except Exception as error:
             log.exception("work after the ack failed: %s", fn.__qualname__)
+            respond = kwargs.get("respond")
+            if is_database_error(error) and respond is not None:
+                _try_again(respond)
 
     return run  # type: ignore[return-value]
+
+
+def _try_again(respond: Respond) -> None:
+    try:
+        respond(text=ERROR_TEXT, response_type="ephemeral", replace_original=False)
+    except Exception as err:  # no response_url (a Home tab click), or Slack refused
+        log.info("could not say the database failed: %s", type(err).__name__)

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from handlers.core.values import is_team_id
+from storage import replay
 from storage.db import session_scope
 from storage.importers.calendar import seed_workspace
 from storage.models import utcnow
@@ -48,6 +50,13 @@ class WorkspaceSeeder:
     def ensure(self, team_id: str, *, farewell: bool = False) -> None:
         if not team_id:
             return
+        if not is_team_id(team_id):
+            # Only a crafted request carries one (HTTP refuses it at the front door, Socket
+            # Mode has none); PostgreSQL would refuse it in the middle of the request.
+            log.info(
+                "no workspace seeded for an id that is not Slack's (%d chars)", len(str(team_id))
+            )
+            return
         if farewell:
             # Look again on the workspace's next request: it may come after a reinstall.
             self._seen.discard(team_id)
@@ -58,7 +67,9 @@ class WorkspaceSeeder:
             if team_id in self._seen:
                 return
             try:
-                self._seed(team_id)
+                # Seeding is not the request's own write: it claims no replay key.
+                with replay.suspended():
+                    self._seed(team_id)
             except IntegrityError:
                 # Another process seeded the same workspace at the same moment; its rows stand.
                 log.info("workspace %s was seeded concurrently", team_id)

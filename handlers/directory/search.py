@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.core.commands import CommandRequest, Reply
+from handlers.core.format import escape, truncate
 from handlers.directory.views import contact_results, contact_usage
 
 MAX_HITS = 10  # a contact is one section; ten keeps the reply readable
@@ -24,6 +25,9 @@ def run_contacts(request: CommandRequest) -> Reply:
         memo=directory.memo,
     )
     if not hits:
-        return Reply(f"Fant ingen kontakter som passer «{query[:80]}».", blocks)
-    names = ", ".join(h.contact.name or h.contact.organisation or h.contact.role for h in hits)
-    return Reply(f"Kontakter: {names}"[:3000], blocks)
+        return Reply(f"Fant ingen kontakter som passer «{escape(truncate(query, 80))}».", blocks)
+    names = ", ".join(
+        escape(truncate(h.contact.name or h.contact.organisation or h.contact.role, 150))
+        for h in hits
+    )
+    return Reply(truncate(f"Kontakter: {names}", 3000), blocks)

@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from handlers.core.format import escape, truncate
+from handlers.core.format import escape, link, truncate
 from handlers.core.frozen import DIVIDER, FrozenBlock, frozen
 from storage.contacts import ContactHit
 
@@ -23,7 +23,7 @@ def tel_link(phone: str) -> str:
     digits = re.sub(r"[^\d+]", "", phone)
     if len(digits) == 8 and not digits.startswith("+"):
         digits = "+47" + digits
-    return f"<tel:{digits}|{escape(phone)}>"
+    return link(f"tel:{digits}", phone)
 
 
 def contact_block(hit: ContactHit) -> Block:
@@ -39,7 +39,7 @@ def contact_block(hit: ContactHit) -> Block:
     lines = [f"*{name}* – {', '.join(who)}"]
     reach = []
     if c.email:
-        reach.append(f"<mailto:{escape(c.email)}|{escape(c.email)}>")
+        reach.append(link(f"mailto:{c.email}", c.email))
     if c.phone:
         reach.append(tel_link(c.phone))
     if c.slack_user_id:

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from handlers.core.access import Actor
 from handlers.core.feature import Changed
 from handlers.core.services import Services
+from handlers.core.values import MAX_LIST_OFFSET, whole_number
 from handlers.editing.fields import Form, ModalMeta
 from handlers.editing.forms import (
     MUNICIPALITY_BLOCK,
@@ -173,7 +174,7 @@ def announce(
         view = build_schools(
             services,
             team_id=actor.team_id,
-            offset=int(offset) if offset.isdigit() else 0,
+            offset=whole_number(offset, at_most=MAX_LIST_OFFSET) or 0,
             coordinator=True,
         )
         try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from handlers.core.values import row_id
 from handlers.editing.fields import MODAL_DELETE_ACTION, NOUNS, ModalMeta
 from handlers.editing.views import SCHOOLS_NEW_ACTION, schools_offset
 from handlers.home.views import (
@@ -51,16 +52,17 @@ Wanted = OpenForm | ConfirmDelete | MarkDone
 
 
 def _selected(action: dict[str, Any]) -> str:
-    return str((action.get("selected_option") or {}).get("value") or "")
+    option = action.get("selected_option")
+    return str(option.get("value") or "") if isinstance(option, dict) else ""
 
 
 def _menu(value: str) -> Wanted | None:
     verb, _, rest = value.partition(":")
     kind, _, rest = rest.partition(":")
     item, _, extra = rest.partition(":")
-    if kind not in NOUNS or not item.isdigit():
+    item_id = row_id(item)
+    if kind not in NOUNS or item_id is None:
         return None
-    item_id = int(item)
     back = f"schools:{extra}" if kind == "school" else None
     if verb == "edit":
         return OpenForm(ModalMeta(kind, item_id, back))
@@ -79,11 +81,12 @@ def _menu(value: str) -> Wanted | None:
 def _delete_button(body: dict[str, Any], value: str) -> Wanted | None:
     """«Slett …» in an edit form; the confirmation remembers where the form came from."""
     kind, _, item = value.partition(":")
-    if kind not in NOUNS or not item.isdigit():
+    item_id = row_id(item)
+    if kind not in NOUNS or item_id is None:
         return None
     current = ModalMeta.load((body.get("view") or {}).get("private_metadata"))
     back = current.back if current and current.back else "edit"
-    return ConfirmDelete(ModalMeta(kind, int(item), back))
+    return ConfirmDelete(ModalMeta(kind, item_id, back))
 
 
 def wanted_by(body: dict[str, Any], action: dict[str, Any]) -> Wanted | None:
@@ -95,8 +98,8 @@ def wanted_by(body: dict[str, Any], action: dict[str, Any]) -> Wanted | None:
         offset = schools_offset(body.get("view") or {})
         return OpenForm(ModalMeta("school", back=f"schools:{offset}"))
     if action_id == HOME_CONTACT_PICK:
-        picked = _selected(action)
-        return OpenForm(ModalMeta("contact", int(picked))) if picked.isdigit() else None
+        picked = row_id(_selected(action))
+        return OpenForm(ModalMeta("contact", picked)) if picked is not None else None
     if action_id == MODAL_DELETE_ACTION:
         return _delete_button(body, str(action.get("value") or ""))
     if action_id == ITEM_MENU_ACTION:

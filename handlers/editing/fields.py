@@ -32,6 +32,8 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.format import klokkeslett, truncate
+from handlers.core.values import row_id
+from storage.text import xml_safe
 
 VALUE_ACTION = "value"
 MODAL_DELETE_ACTION = "dks_modal_delete"
@@ -81,9 +83,10 @@ class ModalMeta:
             return None
         if kind not in NOUNS:
             return None
-        if item_id is not None and not isinstance(item_id, int):
+        # An id no row can have (2⁶³, true, 1e400) is not ours either.
+        if item_id is not None and row_id(item_id) is None:
             return None
-        if school_id is not None and not isinstance(school_id, int):
+        if school_id is not None and row_id(school_id) is None:
             return None
         return cls(kind, item_id, str(back) if back else None, school_id)
 
@@ -204,6 +207,10 @@ class Form:
 
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+# Slack's date picker goes from year 1 to 9999; at those ends the calendar's arithmetic (an
+# occurrence's end, a reminder days before) falls off Python's dates. No DKS item is that far.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
 
 
 class FormState:
@@ -224,7 +231,7 @@ class FormState:
 
     def text(self, spec: TextField) -> str | None:
         raw = self.cell(spec.block_id).get("value")
-        value = raw.strip() if isinstance(raw, str) else ""
+        value = xml_safe(raw).strip() if isinstance(raw, str) else ""
         if not value:
             if spec.required:
                 self.errors[spec.block_id] = spec.required
@@ -239,10 +246,14 @@ class FormState:
         if not raw:
             return None
         try:
-            return date.fromisoformat(str(raw))
+            day = date.fromisoformat(str(raw))
         except ValueError:
             self.errors[block] = "Velg en dato i kalenderen."
             return None
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            self.errors[block] = f"Velg en dato mellom år {EARLIEST_DAY.year} og {LATEST_DAY.year}."
+            return None
+        return day
 
     def time(self, block: str) -> time | None:
         raw = self.cell(block).get("selected_time")
@@ -264,10 +275,10 @@ class FormState:
         value = self.option(block, action)
         if value is None:
             return None
-        if not value.isdigit():
+        chosen = row_id(value)
+        if chosen is None:
             self.errors[block] = "Velg fra lista."
-            return None
-        return int(value)
+        return chosen
 
     def checked(self, block: str, value: str) -> bool:
         chosen = self.cell(block).get("selected_options") or []

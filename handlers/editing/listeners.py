@@ -21,6 +21,7 @@ from handlers.core.access import Actor, is_coordinator
 from handlers.core.blocks import notice_modal
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
+from handlers.core.values import MAX_LIST_OFFSET, whole_number
 from handlers.editing.changes import SAVED, Saved, announce, delete, mark_done, save
 from handlers.editing.clicks import ConfirmDelete, MarkDone, OpenForm, wanted_by
 from handlers.editing.fields import ModalMeta
@@ -93,7 +94,7 @@ def show_schools(
     """The school list from the Home tab, and its pages. Everyone may look; coordinators get
     the menus to change it."""
     value = str(action.get("value") or "0")
-    offset = int(value) if value.isdigit() else 0
+    offset = whole_number(value, at_most=MAX_LIST_OFFSET) or 0
     coordinator = is_coordinator(services, client, actor)
     view = build_schools(services, team_id=actor.team_id, offset=offset, coordinator=coordinator)
     container = body.get("view") or {}

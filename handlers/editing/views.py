@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK
 from handlers.core.format import escape, klokkeslett, mention, norsk_dato, truncate
+from handlers.core.values import MAX_LIST_OFFSET, whole_number
 from handlers.editing.fields import NOUNS, option
 from handlers.home.views import ITEM_MENU_ACTION
 from storage import audit
@@ -110,8 +111,8 @@ def schools_offset(view: dict[str, Any]) -> int:
     """The page a school list shows, from its private_metadata."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-        return max(0, int(meta.get("offset", 0)))
-    except (ValueError, TypeError, AttributeError):
+        return whole_number(meta.get("offset", 0), at_most=MAX_LIST_OFFSET) or 0
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return 0
 
 

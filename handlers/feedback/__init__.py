@@ -25,6 +25,7 @@ from handlers.core.outbox_kinds import Kind
 from handlers.feedback.forms import FEEDBACK_CALLBACK_ID, PERFORMANCE_ACTION
 from handlers.feedback.kinds import render_forget, render_prompt
 from handlers.feedback.listeners import (
+    forget_signed_versions,
     open_form,
     run_feedback,
     send_export,
@@ -55,7 +56,7 @@ EXPORTS = CoordinatorOnly("Bare koordinatorer kan laste ned tilbakemeldingene.")
 def register(app: App) -> None:
     app.options(PERFORMANCE_ACTION)(suggest)
     app.action(OPEN_ACTION_PATTERN)(ack=acknowledge, lazy=[open_form])
-    app.view(FEEDBACK_CALLBACK_ID)(submit)
+    app.view(FEEDBACK_CALLBACK_ID)(ack=submit, lazy=[forget_signed_versions])
     app.action(EXPORT_ACTIONS, middleware=[EXPORTS])(ack=acknowledge, lazy=[send_export])
 
 

@@ -32,6 +32,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.format import klokkeslett, truncate
+from handlers.core.values import row_id, whole_number
 from handlers.feedback.views import (
     FEEDBACK_OPEN_ACTION,
     day_text,
@@ -48,6 +49,7 @@ from storage.feedback import (
     RATING_WORDS,
 )
 from storage.models import FeedbackAnswer, PupilHosts
+from storage.text import xml_safe
 from storage.tourplan import Choice, PerformanceIndex, PerformanceInfo
 
 # --- ids ---------------------------------------------------------------------------------------
@@ -196,7 +198,7 @@ class Metadata:
         except ValueError:
             return cls()
         performance_id = data.get("p") if isinstance(data, dict) else None
-        return cls(performance_id if isinstance(performance_id, int) else None)
+        return cls(row_id(performance_id) if isinstance(performance_id, int) else None)
 
 
 @dataclass(frozen=True)
@@ -409,7 +411,8 @@ class FormData:
 
 
 def _value(values: Mapping[str, Any], block: str, action: str) -> dict[str, Any]:
-    found = values.get(block, {}).get(action)
+    cells = values.get(block)
+    found = cells.get(action) if isinstance(cells, dict) else None
     return found if isinstance(found, dict) else {}
 
 
@@ -422,12 +425,14 @@ def _text(values: Mapping[str, Any], block: str, action: str) -> str | None:
     raw = _value(values, block, action).get("value")
     if not isinstance(raw, str):
         return None
-    return raw.strip() or None
+    return xml_safe(raw).strip() or None
 
 
 def read_form(view: Mapping[str, Any]) -> tuple[FormData, dict[str, str]]:
     """Field values and field-level errors, keyed by input block_id, from a submitted view."""
-    values = view.get("state", {}).get("values", {})
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    values = values if isinstance(values, dict) else {}
     errors: dict[str, str] = {}
     selected = _selected(values, PERFORMANCE_BLOCK, PERFORMANCE_ACTION)
     performance_id = parse_performance_value(selected)
@@ -440,10 +445,11 @@ def read_form(view: Mapping[str, Any]) -> tuple[FormData, dict[str, str]]:
     form = FormData(performance_id=performance_id)
     for question in QUESTION_KEYS:
         raw = _selected(values, RATING_BLOCKS[question], RATING_ACTIONS[question])
-        if raw is None or not raw.isdigit() or int(raw) not in RATING_WORDS:
+        rating = whole_number(raw, at_most=max(RATING_WORDS))
+        if rating is None or rating not in RATING_WORDS:
             errors[RATING_BLOCKS[question]] = CHOOSE_RATING
         else:
-            form.ratings[question] = int(raw)
+            form.ratings[question] = rating
         comment = _text(values, COMMENT_BLOCKS[question], COMMENT_ACTIONS[question])
         if comment is not None and len(comment) > MAX_COMMENT:
             errors[COMMENT_BLOCKS[question]] = too_long(comment, MAX_COMMENT)
@@ -456,14 +462,17 @@ def read_form(view: Mapping[str, Any]) -> tuple[FormData, dict[str, str]]:
     pupils = _text(values, PUPILS_BLOCK, PUPILS_ACTION)
     if pupils is not None:
         digits = pupils.replace(" ", "").replace("\u00a0", "")
-        if not digits.isdigit() or int(digits) > MAX_PUPILS_ATTENDED:
+        count = whole_number(digits, at_most=MAX_PUPILS_ATTENDED)
+        if count is None:
             errors[PUPILS_BLOCK] = bad_pupils(pupils)
         else:
-            form.pupils_attended = int(digits)
+            form.pupils_attended = count
     free = _text(values, FREE_COMMENT_BLOCK, FREE_COMMENT_ACTION)
     if free is not None and len(free) > MAX_FREE_COMMENT:
         errors[FREE_COMMENT_BLOCK] = too_long(free, MAX_FREE_COMMENT)
     form.free_comment = free
-    chosen = _value(values, ANONYMOUS_BLOCK, ANONYMOUS_ACTION).get("selected_options") or []
-    form.anonymous = any(isinstance(o, dict) and o.get("value") == ANONYMOUS_VALUE for o in chosen)
+    chosen = _value(values, ANONYMOUS_BLOCK, ANONYMOUS_ACTION).get("selected_options")
+    form.anonymous = isinstance(chosen, list) and any(
+        isinstance(o, dict) and o.get("value") == ANONYMOUS_VALUE for o in chosen
+    )
     return form, errors

@@ -47,6 +47,7 @@ from handlers.feedback.views import (
     thanks_view,
     when_text,
 )
+from storage.db import checkpoint
 from storage.feedback import AnswerInput, EditWindowClosed, respondent_key, store_answer
 from storage.folding import fold
 from storage.tourplan import MAX_SUGGESTIONS, get_performance, performance_index
@@ -197,6 +198,18 @@ def submit(
     )
 
 
+@logs_failures
+def forget_signed_versions(
+    view: dict[str, Any], services: Services, logger: logging.Logger
+) -> None:
+    """After the ack of an anonymous submission, which may have made a signed answer
+    anonymous: SQLite still holds the signed row version in its write-ahead log until a
+    checkpoint (storage.db.checkpoint)."""
+    form, _ = read_form(view)
+    if form.anonymous and not checkpoint(services.engine):
+        logger.info("readers held up the checkpoint after an anonymous answer; the next ends it")
+
+
 # --- the export --------------------------------------------------------------------------------
 
 
@@ -215,9 +228,15 @@ def send_export(
         count = send_to_dm(services, client, actor, fmt, export_production(action.get("value")))
     except (SlackApiError, SQLAlchemyError) as err:
         logger.exception("feedback export failed: %s", type(err).__name__)
-        respond(response_type="ephemeral", replace_original=False, text=EXPORT_FAILED)
+        text = EXPORT_FAILED
+    else:
+        text = export_sent_text(count)
+    if respond.response_url is None:
+        # Slack sends one with every click on the summary; only a crafted payload (the button
+        # posted as if from a view) comes without, and the file in the DM is then the answer.
+        logger.info("«Last ned» came with no response_url")
         return
-    respond(response_type="ephemeral", replace_original=False, text=export_sent_text(count))
+    respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 # --- /dks tilbakemelding -----------------------------------------------------------------------

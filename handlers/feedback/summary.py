@@ -84,5 +84,6 @@ def summary_reply(request: CommandRequest, query: str) -> Reply:
         coordinator=coordinator,
         export_production=export_production,
     )
-    fallback = heading + ": " + "; ".join(f"{s.title} ({s.answers} svar)" for s in summaries)
-    return Reply(truncate(fallback, 3000), blocks)
+    # The notification text: the heading names a production or quotes a search word.
+    listed = "; ".join(f"{escape(truncate(s.title, 150))} ({s.answers} svar)" for s in summaries)
+    return Reply(truncate(f"{escape(heading)}: {listed}", 3000), blocks)

@@ -24,6 +24,7 @@ from slack_sdk.models.views import View
 
 from handlers.core.commands import COMMAND
 from handlers.core.format import LOCALE, escape, klokkeslett, norsk_dato, truncate
+from handlers.core.values import row_id
 from storage.feedback import (
     MISSING_COUNT_CAP,
     QUESTION_KEYS,
@@ -55,7 +56,7 @@ def performance_value(performance_id: int) -> str:
 
 
 def parse_performance_value(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return row_id(value)
 
 
 # --- dates and numbers -------------------------------------------------------------------------
@@ -110,13 +111,14 @@ def prompt_blocks(
     follow-up some working days later."""
     day = performance.starts_at.astimezone(tz).date()
     when = "i dag" if now.astimezone(tz).date() == day else day_text(day)
-    question = f"Hvordan gikk «{performance.title}» på {performance.school} {when}?"
+    title, school = escape(performance.title), escape(performance.school)
+    question = f"Hvordan gikk «{title}» på {school} {when}?"
     if followup:
         text = f"Påminnelse: {question} Svaret ditt hjelper kommunen å velge gode produksjoner."
     else:
         text = f"{question} Det tar omtrent ett minutt å svare."
     blocks: list[Block] = [
-        SectionBlock(block_id=PROMPT_BLOCK + "_text", text=MarkdownTextObject(text=escape(text))),
+        SectionBlock(block_id=PROMPT_BLOCK + "_text", text=MarkdownTextObject(text=text)),
         _performance_context(performance, tz),
         ActionsBlock(block_id=PROMPT_BLOCK, elements=[_open_button(performance.id)]),
     ]
@@ -264,8 +266,7 @@ def export_buttons(production_id: int | None) -> ActionsBlock:
 
 def export_production(value: str | None) -> int | None:
     """The production an export button's value names; None for every production."""
-    value = value or EXPORT_ALL
-    return int(value) if value.isdigit() else None
+    return row_id(value or EXPORT_ALL)
 
 
 SCALE_NOTE = "Snitt på en skala fra 1 (ikke bra) til 5 (svært bra)."

@@ -87,7 +87,8 @@ class HomeLimits:
                 deadlines=max(1, min(MAX_BLOCKS, int(data.get("d", DEFAULT_SHOWN)))),
                 meetings=max(1, min(MAX_BLOCKS, int(data.get("m", DEFAULT_SHOWN)))),
             )
-        except (ValueError, TypeError, AttributeError):
+        # int(1e400) overflows; a crafted value falls back like a garbled one.
+        except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
             return cls()
 
     def more(self, section: str) -> HomeLimits:

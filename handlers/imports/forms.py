@@ -55,9 +55,11 @@ def import_modal() -> View:
 
 def chosen_file(view: dict[str, Any]) -> str | None:
     """The id of the file chosen (still to be fetched from Slack), or None if there is none."""
-    state = ((view.get("state") or {}).get("values") or {}).get(FILE_BLOCK) or {}
-    files = (state.get(FILE_ACTION) or {}).get("files") or []
-    if not files or not isinstance(files[0], dict):
+    files: Any = view
+    for key in ("state", "values", FILE_BLOCK, FILE_ACTION, "files"):
+        # Any level of a crafted submission may be of another type than Slack's.
+        files = files.get(key) if isinstance(files, dict) else None
+    if not isinstance(files, list) or not files or not isinstance(files[0], dict):
         return None
     return str(files[0].get("id") or "")
 

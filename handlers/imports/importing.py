@@ -31,6 +31,7 @@ from storage.importers.contacts import (
 )
 from storage.items import ids_by_external_key
 from storage.models import Deadline, Meeting, PendingImport, utcnow
+from storage.text import xml_safe
 from storage.workspaces import get_or_create_workspace
 
 PENDING_MAX_AGE = timedelta(hours=2)
@@ -87,7 +88,8 @@ def read_upload(client: WebClient, file_id: str) -> Upload:
         raise UnreadableFile(NOT_UTF8) from err
     except ContactImportError as err:
         raise UnreadableFile(str(err.errors[0].message)) from err
-    return Upload(filename, kind, text)
+    # Kept as text until confirmed (pending_import): PostgreSQL refuses NUL in text.
+    return Upload(xml_safe(filename), kind, xml_safe(text))
 
 
 def _calendar_summary(result: Any) -> tuple[str, list[str]]:

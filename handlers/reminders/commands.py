@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.core.commands import COMMAND, CommandRequest, Reply
-from handlers.core.format import escape, mention, norsk_dato
+from handlers.core.format import escape, mention, norsk_dato, truncate
 from handlers.core.services import Services
 from handlers.reminders.sync import choose_channel, refresh_workspace
 from handlers.reminders.views import (
@@ -127,8 +127,8 @@ def run_list(request: CommandRequest) -> Reply:
     blocks = list_blocks(
         heading="Neste påminnelser", intro=intro, items=items, tz=tz, footer=footer
     )
-    text = intro + " " + "; ".join(f"{i.title} ({when_posted(i.at, tz)})" for i in items)
-    return Reply(text[:3000], blocks)
+    listed = "; ".join(f"{escape(truncate(i.title, 80))} ({when_posted(i.at, tz)})" for i in items)
+    return Reply(truncate(f"{intro} {listed}", 3000), blocks)
 
 
 def parse_channel(text: str) -> str | None:

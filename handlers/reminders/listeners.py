@@ -33,6 +33,7 @@ from handlers.reminders.views import (
     channel_chosen_blocks,
     channel_offer_blocks,
     done_blocks,
+    done_text,
     parse_reminder_value,
     reminder_blocks,
     reminder_text,
@@ -62,6 +63,11 @@ def _message_location(body: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _ephemeral(respond: Respond, text: str, blocks: list[Block] | None = None) -> None:
+    if respond.response_url is None:
+        # Slack sends one with every click on a message; only a crafted payload (a message's
+        # button posted as if from a view) comes without, and there is nowhere to answer.
+        logging.getLogger(__name__).info("a reminder button came with no response_url")
+        return
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
@@ -169,8 +175,9 @@ def done_clicked(
     done_by, done_at = mark.done_by, mark.done_at or now
     view, today = pressed.view, now.astimezone(tz).date()
     blocks = done_blocks(view, pressed.ref, today=today, tz=tz, done_by=done_by, done_at=done_at)
-    text = f"{view.title}: markert som ferdig av {done_by}."
-    _update_message(client, logger, pressed.location, text, blocks, pressed.marker)
+    _update_message(
+        client, logger, pressed.location, done_text(view, done_by), blocks, pressed.marker
+    )
     if not created:
         _ephemeral(respond, f"Denne fristen var allerede markert som ferdig av {mention(done_by)}.")
 

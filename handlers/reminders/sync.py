@@ -30,6 +30,7 @@ from handlers.reminders.views import (
     ReminderView,
     cancelled_note,
     changed_blocks,
+    changed_text,
     moved_note,
     reminder_blocks,
     reminder_text,
@@ -206,7 +207,7 @@ def _edit_for(
     marker_id = row.marker
     if note_key:
         blocks = changed_blocks(view, today=today, tz=tz, note=note)
-        text = f"{note.split('*')[1] if '*' in note else note} {view.title}".strip()
+        text = changed_text(note, view)
     else:
         ref = ReminderRef(kind, int(payload["item_id"]), view.occurrence, row.id or 0)
         blocks = reminder_blocks(view, ref, now=now, tz=tz)

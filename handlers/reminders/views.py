@@ -28,11 +28,13 @@ from handlers.core.format import (
     escape,
     how_far,
     klokkeslett,
+    link,
     mention,
     norsk_dato,
     slack_time,
     truncate,
 )
+from handlers.core.values import MAX_ROW_ID, row_id, whole_number
 from handlers.reminders.snooze import TOMORROW, snooze_choices
 from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
 from storage.reminders import begins_at
@@ -114,10 +116,12 @@ def parse_reminder_value(value: str) -> ReminderRef | None:
     try:
         data = json.loads(value)
         kind = str(data["k"])
-        if kind not in ("deadline", "meeting"):
+        item_id = row_id(data["i"])
+        message_id = whole_number(data["m"], at_most=MAX_ROW_ID)
+        if kind not in ("deadline", "meeting") or item_id is None or message_id is None:
             return None
-        return ReminderRef(kind, int(data["i"]), date.fromisoformat(str(data["o"])), int(data["m"]))
-    except (ValueError, TypeError, KeyError):
+        return ReminderRef(kind, item_id, date.fromisoformat(str(data["o"])), message_id)
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
 
 
@@ -245,10 +249,20 @@ def when_line(view: ReminderView, today: date, tz: ZoneInfo) -> str:
 def reminder_text(view: ReminderView, today: date) -> str:
     """The notification text (and fallback): what, and how far away."""
     away = distance(view.occurrence, today, end=view.end)
-    return truncate(
-        f"Påminnelse: {view.title} – {view.definite} er {norsk_dato(view.occurrence)} ({away}).",
-        3000,
-    )
+    title = escape(truncate(view.title, TITLE_LIMIT))
+    return f"Påminnelse: {title} – {view.definite} er {norsk_dato(view.occurrence)} ({away})."
+
+
+def done_text(view: ReminderView, done_by: str) -> str:
+    """The notification text of a reminder after «Ferdig»."""
+    return f"{escape(truncate(view.title, TITLE_LIMIT))}: markert som ferdig av <@{done_by}>."
+
+
+def changed_text(note: str, view: ReminderView) -> str:
+    """The notification text of a posted reminder whose item moved or was deleted: the
+    note's bold word («Endret:», «Avlyst:») and the title."""
+    word = note.split("*")[1] if "*" in note else note
+    return f"{word} {escape(truncate(view.title, TITLE_LIMIT))}".strip()
 
 
 def _details(view: ReminderView) -> list[str]:
@@ -269,7 +283,7 @@ def _details(view: ReminderView) -> list[str]:
         lines.append(escape(truncate(view.description, DESCRIPTION_LIMIT)))
     extra = []
     if view.link:
-        extra.append(f"<{escape(view.link)}|Åpne lenke>")
+        extra.append(link(view.link, "Åpne lenke"))
     if view.audience:
         extra.append(f"Gjelder: {escape(truncate(view.audience, 100))}")
     if extra:

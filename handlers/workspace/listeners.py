@@ -22,7 +22,8 @@ def tokens_revoked(
 ) -> None:
     # A revoked user token alone leaves the bot working; only the bot token matters.
     team_id = actor.team_id
-    bot_tokens = (event.get("tokens") or {}).get("bot") or []
+    tokens = event.get("tokens")
+    bot_tokens = tokens.get("bot") if isinstance(tokens, dict) else None
     if team_id and bot_tokens:
         stopped = stop_workspace(services, team_id, "tokens_revoked")
         logger.info("bot token revoked in %s: %d outbox messages cancelled", team_id, stopped)

@@ -27,6 +27,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.folding import fold, search_key
 from storage.models import Contact, DatePrecision, Deadline, Meeting, MeetingForm
+from storage.text import xml_safe
 
 __all__ = [
     "CalendarData",
@@ -686,7 +687,7 @@ def load_calendar(source: str | Path | TextIO) -> CalendarData:
     `source` is the YAML text itself (str), a file path (Path) or an open text stream.
     Raises ImportValidationError listing every problem with its line number.
     """
-    text = _read(source)
+    text = xml_safe(_read(source))
     try:
         root = yaml.compose(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:

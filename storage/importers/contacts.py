@@ -35,6 +35,7 @@ from storage.folding import fold
 from storage.importers.calendar import RowError
 from storage.items import KULTURKONTAKT
 from storage.models import Contact, Municipality, PendingImport, School
+from storage.text import xml_safe
 
 __all__ = [
     "COLUMNS",
@@ -268,7 +269,7 @@ def load_contacts(source: bytes | str | Path) -> ContactsData:
     """Parse and validate a CSV file (bytes, text, or a path). Raises ContactImportError."""
     if isinstance(source, Path):
         source = source.read_bytes()
-    text = decode(source) if isinstance(source, bytes) else source.removeprefix("\ufeff")
+    text = xml_safe(decode(source) if isinstance(source, bytes) else source.removeprefix("\ufeff"))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     errors: list[RowError] = []
     try:
@@ -389,7 +390,7 @@ def _parse_row(row: _Row, present: frozenset[str]) -> ContactRow | None:
     municipality = row.text("kommune", _LIMITS["municipality"])
     county = row.text("fylke", _LIMITS["county"])
     number = row.text("kommunenummer", _LIMITS["number"])
-    if number is not None and not number.isdigit():
+    if number is not None and not (number.isascii() and number.isdigit()):
         row.error(f"«kommunenummer» må være et tall som 3020 (fikk «{number}»).")
     key = row.text("id", _LIMITS["key"])
     result = ContactRow(

@@ -41,6 +41,7 @@ from sqlmodel import Session, col, select
 from storage.feedback import PromptSync, sync_prompts
 from storage.folding import fold
 from storage.models import ArtForm, Municipality, Performance, Production, School
+from storage.text import xml_safe
 from storage.tourplan import as_utc, bump_tourplan_version, local_to_utc, performance_search_key
 
 __all__ = [
@@ -299,7 +300,7 @@ class _Row:
 def parse_tourplan(raw: bytes) -> TourplanData:
     """Validate a tour plan file; raises TourplanImportError listing every problem."""
     errors: list[RowError] = []
-    text = _decode(raw)
+    text = xml_safe(_decode(raw))
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     try:
@@ -450,7 +451,8 @@ def _parse_row(row: _Row) -> TourplanRow | None:
     pupils = None
     if (raw_pupils := row.text("elever")) is not None:
         digits = raw_pupils.replace(" ", "").replace("\u00a0", "")
-        if not digits.isdigit() or int(digits) > MAX_PUPILS:
+        # ASCII digits only: «²».isdigit() is true, but int() refuses it.
+        if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_PUPILS:
             row.error(
                 f"«elever» må være et helt tall fra 0 til {MAX_PUPILS} (fikk «{raw_pupils}»)."
             )

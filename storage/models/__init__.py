@@ -5,6 +5,7 @@
 - workspace: a workspace's settings, coordinators, calendar feed, imports and audit trail
 - outbox: scheduled messages (reminders, feedback prompts) and the alerts about them
 - feedback: the tour plan (productions, performances) and evaluation answers
+- requests: the replay guard's keys (requests already acted on)
 - base: the clock and the UTC instant column type they share
 
 Importing this package registers every table on SQLModel.metadata, which Alembic
@@ -40,6 +41,7 @@ from storage.models.feedback import (
     TourplanState,
 )
 from storage.models.outbox import OutboxAlert, OutboxMessage, OutboxState, outbox_marker
+from storage.models.requests import RequestReplay
 from storage.models.workspace import (
     AuditEntry,
     CalendarFeed,
@@ -78,6 +80,7 @@ __all__ = [
     "Production",
     "PupilHosts",
     "ReminderChannelChange",
+    "RequestReplay",
     "School",
     "SchoolBase",
     "TourplanState",

@@ -112,14 +112,13 @@ class PendingImport(SQLModel, table=True):
 
 
 class CalendarFeed(SQLModel, table=True):
-    """A workspace's subscribable calendar: the secret token in its URL, and where Slack
-    reaches the bot (learned from Slack's own signed requests, so the URL is right without
-    configuration)."""
+    """A workspace's subscribable calendar: the SHA-256 of the secret token in its URL (the
+    token itself is shown once, when made; storage.ics), and where Slack reaches the bot."""
 
     __tablename__ = "calendar_feed"
 
     team_id: str = Field(primary_key=True, max_length=32)
-    token: str | None = Field(default=None, max_length=64, unique=True)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     token_created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
