@@ -550,14 +550,17 @@ _LOADERS: dict[str, Callable[[Session, str], Any]] = {
     "settings": load_settings,
 }
 
+# What a `Versions` is read from, in its field order (both reads below).
+_VERSION_COLUMNS = (
+    col(DataVersion.calendar),
+    col(DataVersion.directory),
+    col(DataVersion.settings),
+    col(Workspace.seeded_at),
+)
+_WITH_WORKSPACE = (Workspace, col(Workspace.team_id) == col(DataVersion.team_id))
 _VERSIONS = (
-    sa_select(
-        col(DataVersion.calendar),
-        col(DataVersion.directory),
-        col(DataVersion.settings),
-        col(Workspace.seeded_at),
-    )
-    .outerjoin(Workspace, col(Workspace.team_id) == col(DataVersion.team_id))
+    sa_select(*_VERSION_COLUMNS)
+    .outerjoin(*_WITH_WORKSPACE)
     .where(col(DataVersion.team_id) == bindparam("team_id", type_=String))
 )
 
@@ -569,14 +572,8 @@ def read_versions(engine: Engine, team_ids: Iterable[str]) -> dict[str, Versions
     if not wanted:
         return {}
     stmt = (
-        sa_select(
-            col(DataVersion.team_id),
-            col(DataVersion.calendar),
-            col(DataVersion.directory),
-            col(DataVersion.settings),
-            col(Workspace.seeded_at),
-        )
-        .outerjoin(Workspace, col(Workspace.team_id) == col(DataVersion.team_id))
+        sa_select(col(DataVersion.team_id), *_VERSION_COLUMNS)
+        .outerjoin(*_WITH_WORKSPACE)
         .where(col(DataVersion.team_id).in_(wanted))
     )
     with engine.connect() as conn:
