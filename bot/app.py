@@ -22,6 +22,7 @@ import handlers
 from bot.settings import Settings
 from handlers.core.access import actor
 from handlers.core.errors import on_error
+from handlers.core.i18n import pick, reset_language, set_language
 from handlers.core.seeding import WorkspaceSeeder, is_farewell
 from handlers.core.services import Clock, Services, system_clock
 from storage import replay
@@ -98,8 +99,8 @@ class _OncePerEvent(Middleware):
 
 class _Inject(Middleware):
     """Global middleware: every listener finds `context["services"]` and `context["actor"]`
-    (who is asking), and a workspace talking to the bot for the first time gets the bundled
-    calendar first."""
+    (who is asking) and speaks the reader's language, and a workspace talking to the bot for
+    the first time gets the bundled calendar first."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -112,10 +113,22 @@ class _Inject(Middleware):
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         req.context["services"] = self.services
-        req.context["actor"] = actor(req.body, req.context)
-        if req.context.team_id:
-            self.seeder.ensure(req.context.team_id, farewell=is_farewell(req.body))
-        return next()
+        who = req.context["actor"] = actor(req.body, req.context)
+        if not req.context.team_id:
+            return next()
+        farewell = is_farewell(req.body)
+        self.seeder.ensure(req.context.team_id, farewell=farewell)
+        if farewell:
+            return next()
+        # The reader's language for everything this request answers (lazy listeners keep it:
+        # the listener executor copies the context); channel posts switch to the workspace's.
+        settings = self.services.snapshot(req.context.team_id).settings
+        req.context["workspace_language"] = settings.language
+        token = set_language(pick(settings.user_languages.get(who.user_id), settings.language))
+        try:
+            return next()
+        finally:
+            reset_language(token)
 
 
 def create_app(

@@ -25,7 +25,7 @@ import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from itertools import islice
@@ -63,6 +63,7 @@ from storage.models import (
     School,
     Workspace,
 )
+from storage.workspaces import user_languages
 
 Item = TypeVar("Item", Deadline, Meeting)
 Part = TypeVar("Part")
@@ -506,6 +507,8 @@ class SettingsPart:
     reminder_channel_id: str | None
     reminders_paused: bool
     coordinators: frozenset[str]
+    language: str | None = None  # the workspace's; None is bokmål
+    user_languages: Mapping[str, str] = field(default_factory=dict)  # people's own choices
 
 
 def load_settings(session: Session, team_id: str) -> SettingsPart:
@@ -517,6 +520,8 @@ def load_settings(session: Session, team_id: str) -> SettingsPart:
         reminder_channel_id=workspace.reminder_channel_id if workspace else None,
         reminders_paused=bool(workspace.reminders_paused) if workspace else False,
         coordinators=frozenset(listed),
+        language=workspace.language if workspace else None,
+        user_languages=user_languages(session=session, team_id=team_id),
     )
 
 

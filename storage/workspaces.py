@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import Coordinator, Workspace
+from storage.models import Coordinator, UserLanguage, Workspace
 
 
 def get_workspace(*, session: Session, team_id: str) -> Workspace | None:
@@ -74,3 +74,35 @@ def mark_installed(*, session: Session, team_id: str) -> Workspace:
     workspace.uninstalled_at = None
     session.add(workspace)
     return workspace
+
+
+def set_workspace_language(*, session: Session, team_id: str, language: str) -> None:
+    get_or_create_workspace(session=session, team_id=team_id).language = language
+
+
+def set_user_language(
+    *, session: Session, team_id: str, user_id: str, language: str | None
+) -> None:
+    """A person's own language; None goes back to the workspace's."""
+    row = session.get(UserLanguage, (team_id, user_id))
+    if language is None:
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        session.add(UserLanguage(team_id=team_id, user_id=user_id, language=language))
+    else:
+        row.language = language
+
+
+def workspace_language(*, session: Session, team_id: str) -> str | None:
+    return session.exec(select(Workspace.language).where(col(Workspace.team_id) == team_id)).first()
+
+
+def user_languages(*, session: Session, team_id: str) -> dict[str, str]:
+    rows = session.exec(
+        select(UserLanguage.user_id, UserLanguage.language).where(
+            col(UserLanguage.team_id) == team_id
+        )
+    ).all()
+    return dict(rows)

@@ -19,7 +19,7 @@ def reminders_preview(
     """Print when each reminder would be posted, and for what, up to --til (posts nothing)."""
     from datetime import UTC, date, datetime, time, timedelta
 
-    from handlers.core.format import norsk_dato
+    from handlers.core.format import day_text
     from storage.posting_times import at_local
     from storage.reminders import plan
     from storage.workspaces import get_workspace
@@ -55,7 +55,7 @@ def reminders_preview(
                 expected = " (forventet dato)" if p.expected else ""
                 typer.echo(
                     f"{local:%Y-%m-%d %H:%M}  {team_id}  {'#' + channel if channel else '-'}  "
-                    f"{noun}: {p.title} – {norsk_dato(p.occurrence)}{expected}, {before}{status}"
+                    f"{noun}: {p.title} – {day_text(p.occurrence)}{expected}, {before}{status}"
                 )
                 shown += 1
-    typer.echo(f"{shown} påminnelser fram til og med {norsk_dato(last)}.")
+    typer.echo(f"{shown} påminnelser fram til og med {day_text(last)}.")

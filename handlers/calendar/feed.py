@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.calendar.views import feed_blocks, rotated_note
 from handlers.core.commands import COMMAND, CommandRequest, Reply
-from handlers.core.format import norsk_dato
+from handlers.core.format import day_text
 from handlers.core.services import Services
 from storage.db import session_scope
 from storage.folding import fold
@@ -136,7 +136,7 @@ def feed_reply(services: Services, team_id: str, user_id: str, *, rotate: bool) 
     url = feed_url(services.settings.public_url, token)
     created = None
     if created_at is not None:
-        created = norsk_dato(created_at.astimezone(services.settings.timezone).date())
+        created = day_text(created_at.astimezone(services.settings.timezone).date())
     # Only the token's hash is kept: an address made before cannot be shown again.
     hidden = bool(services.settings.public_url) and token is None and created_at is not None
     text = f"Kalenderadresse: {url}" if url else "Kalenderen kan sendes som fil."

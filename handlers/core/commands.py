@@ -6,7 +6,7 @@ Help text and routing come from the same table, so they cannot disagree.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from handlers.core.access import NOT_COORDINATOR, Actor, is_coordinator
 from handlers.core.blocks import ERROR_TEXT
+from handlers.core.i18n import current_language
 from handlers.core.services import Services
 from storage.folding import fold
 from storage.replay import Replayed
@@ -64,11 +65,15 @@ class CommandRequest:
 
 @dataclass(frozen=True)
 class Subcommand:
-    name: str
+    name: str  # the bokmål word
+    # Marked with N_() where declared, translated where shown: `_(sub.summary)`.
     summary: str
     example: str
     run: Callable[[CommandRequest], Reply]
     aliases: tuple[str, ...] = ()
+    # The word in the other languages ({"nn": "påminningar", "en": "reminders"}): routed like
+    # an alias, and what help shows a reader of that language.
+    words: Mapping[str, str] = field(default_factory=dict)
     # Who may run it: False for everyone; True for coordinators only; or a predicate on the
     # words after the subcommand, for a subcommand that only writes with some of them.
     coordinator: bool | Callable[[str], bool] = False
@@ -80,7 +85,11 @@ class Subcommand:
     works_after_ack: bool = False
 
     def names(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
+        return (self.name, *self.words.values(), *self.aliases)
+
+    def word(self, language: str | None = None) -> str:
+        """The subcommand as a reader of `language` (default: the one in force) types it."""
+        return self.words.get(language or current_language(), self.name)
 
     def needs_coordinator(self, args: str) -> bool:
         return self.coordinator(args) if callable(self.coordinator) else self.coordinator

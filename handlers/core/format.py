@@ -1,4 +1,4 @@
-"""Norwegian (bokmål) formatting of dates, distances and Slack mrkdwn."""
+"""Dates, distances and Slack mrkdwn, in the language in force (handlers.core.i18n)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
 
+from handlers.core.i18n import (
+    PSEUDO,
+    PSEUDO_CLOSE,
+    PSEUDO_OPEN,
+    _,
+    babel_locale,
+    current_language,
+    ngettext,
+)
 from storage.models import DatePrecision
 from storage.personal_data import ERASED
-
-LOCALE = "nb_NO"
-
 
 # What users and imports wrote, made inert for Slack (see `escape`). The lookalikes are the
 # ones jsx-slack (a Block Kit library) uses for the same purpose: they read the same and are
@@ -68,7 +75,7 @@ def link(url: str, label: str) -> str:
 
 def mention(user_id: str) -> str:
     """A stored user id as Slack shows it; someone erased on request is no longer named."""
-    return "en slettet bruker" if user_id == ERASED else f"<@{user_id}>"
+    return _("en slettet bruker") if user_id == ERASED else f"<@{user_id}>"
 
 
 def truncate(text: str, limit: int) -> str:
@@ -76,20 +83,76 @@ def truncate(text: str, limit: int) -> str:
 
 
 # Babel takes tens of microseconds a date and a list shows dozens; the same few hundred dates
-# come up all day, so their texts are remembered.
-@lru_cache(maxsize=4096)
-def norsk_dato(day: date, *, weekday: bool = False) -> str:
-    """«12. februar 2027» (or «fredag 12. februar 2027»)."""
-    return format_date(day, "EEEE d. MMMM y" if weekday else "d. MMMM y", locale=LOCALE)
+# come up all day, so their texts are remembered, per language.
+@lru_cache(maxsize=8192)
+def _babel_date(day: date, pattern: str, locale: str) -> str:
+    return format_date(day, pattern, locale=locale)
 
 
-@lru_cache(maxsize=1024)
-def norsk_maaned(day: date) -> str:
-    return format_date(day, "LLLL y", locale=LOCALE)
+def _date(day: date, key: str) -> str:
+    language = current_language()
+    text = _babel_date(
+        day, _PATTERNS.get((language, key)) or _PATTERNS[("nb", key)], babel_locale()
+    )
+    # Babel writes these in the reader's language; the pseudo language marks them as such.
+    return f"{PSEUDO_OPEN}{text}{PSEUDO_CLOSE}" if language == PSEUDO else text
+
+
+# Babel's own «long» formats are close but not what a coordinator writes in every language
+# (English «November 3, 2026»), so the patterns are ours, per language.
+_PATTERNS: dict[tuple[str, str], str] = {
+    ("nb", "day"): "d. MMMM y",
+    ("nb", "weekday"): "EEEE d. MMMM y",
+    ("nb", "day_month"): "d. MMMM",
+    ("nb", "weekday_month"): "EEEE d. MMMM",
+    ("nb", "month"): "LLLL y",
+    ("nb", "month_only"): "LLLL",
+    ("nb", "short"): "dd.MM.y",
+    ("nn", "day"): "d. MMMM y",
+    ("nn", "weekday"): "EEEE d. MMMM y",
+    ("nn", "day_month"): "d. MMMM",
+    ("nn", "weekday_month"): "EEEE d. MMMM",
+    ("nn", "month"): "LLLL y",
+    ("nn", "month_only"): "LLLL",
+    ("nn", "short"): "dd.MM.y",
+    ("en", "day"): "d MMMM y",
+    ("en", "weekday"): "EEEE d MMMM y",
+    ("en", "day_month"): "d MMMM",
+    ("en", "weekday_month"): "EEEE d MMMM",
+    ("en", "month"): "LLLL y",
+    ("en", "month_only"): "LLLL",
+    ("en", "short"): "dd/MM/y",
+}
+
+
+def day_text(day: date, *, weekday: bool = False) -> str:
+    """«12. februar 2027» (or «fredag 12. februar 2027»; nynorsk «tysdag 3. november 2026»;
+    English «Friday 12 February 2027»)."""
+    return _date(day, "weekday" if weekday else "day")
+
+
+def day_month_text(day: date, *, weekday: bool = False) -> str:
+    """«12. februar» (or «fredag 12. februar»): the year is clear from the context."""
+    return _date(day, "weekday_month" if weekday else "day_month")
+
+
+def month_text(day: date) -> str:
+    """«februar 2027»."""
+    return _date(day, "month")
+
+
+def short_date(day: date) -> str:
+    """«12.02.2027»: for tables and form hints."""
+    return _date(day, "short")
 
 
 def klokkeslett(moment: time | datetime) -> str:
     return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def at_clock(moment: time | datetime) -> str:
+    """«kl. 09:00» / «at 09:00»."""
+    return _("kl. %(time)s") % {"time": klokkeslett(moment)}
 
 
 def date_span(
@@ -107,21 +170,25 @@ def date_span(
     if precision == DatePrecision.MONTH:
         if end and (end.year, end.month) != (start.year, start.month):
             if end.year == start.year:
-                return f"{format_date(start, 'LLLL', locale=LOCALE)}–{norsk_maaned(end)}"
-            return f"{norsk_maaned(start)} – {norsk_maaned(end)}"
-        return norsk_maaned(start)
+                return f"{_date(start, 'month_only')}–{month_text(end)}"
+            return f"{month_text(start)} – {month_text(end)}"
+        return month_text(start)
     if precision == DatePrecision.WEEK:
         first = start.isocalendar().week
         last = end.isocalendar().week if end else first
-        weeks = f"uke {first}" if first == last else f"uke {first}–{last}"
-        return f"{weeks} {start.isocalendar().year}"
+        year = start.isocalendar().year
+        if first == last:
+            return _("uke %(week)d %(year)d") % {"week": first, "year": year}
+        return _("uke %(first)d–%(last)d %(year)d") % {"first": first, "last": last, "year": year}
     if end is None or end == start:
-        return norsk_dato(start)
+        return day_text(start)
+    if (end.year, end.month) == (start.year, start.month) and current_language() != "en":
+        return f"{start.day}.–{day_text(end)}"
     if (end.year, end.month) == (start.year, start.month):
-        return f"{start.day}.–{norsk_dato(end)}"
+        return f"{start.day}–{day_text(end)}"
     if end.year == start.year:
-        return f"{format_date(start, 'd. MMMM', locale=LOCALE)} – {norsk_dato(end)}"
-    return f"{norsk_dato(start)} – {norsk_dato(end)}"
+        return f"{day_month_text(start)} – {day_text(end)}"
+    return f"{day_text(start)} – {day_text(end)}"
 
 
 def date_and_clock(
@@ -140,11 +207,11 @@ def date_and_clock(
     if start_time is None:
         return when
     if not meeting:
-        return f"{when} kl. {klokkeslett(start_time)}"
+        return _("%(when)s kl. %(time)s") % {"when": when, "time": klokkeslett(start_time)}
     clock = klokkeslett(start_time)
     if end_time:
         clock += f"–{klokkeslett(end_time)}"
-    return f"{when}, kl. {clock}"
+    return _("%(when)s, kl. %(time)s") % {"when": when, "time": clock}
 
 
 def how_far(
@@ -159,24 +226,39 @@ def how_far(
 
 
 def distance(day: date, today: date, *, end: date | None = None) -> str:
-    """«i dag», «i morgen», «om 14 dager», «i går», «for 2 dager siden»; «pågår» within a span."""
+    """«i dag», «i morgen», «om 14 dager», «i går», «for 2 dager siden»; «pågår» within a span.
+    Written in each language, not Babel's relative times (not what a coordinator writes)."""
     if end is not None and day < today <= end:
-        return "pågår nå"
+        return _("pågår nå")
     delta = (day - today).days
     if delta == 0:
-        return "i dag"
+        return _("i dag")
     if delta == 1:
-        return "i morgen"
+        return _("i morgen")
     if delta == -1:
-        return "i går"
+        return _("i går")
     if delta > 1:
-        return f"om {delta} dager"
-    return f"for {-delta} dager siden"
+        return ngettext("om %(n)d dag", "om %(n)d dager", delta) % {"n": delta}
+    return ngettext("for %(n)d dag siden", "for %(n)d dager siden", -delta) % {"n": -delta}
 
 
 def overdue_distance(day: date, today: date) -> str:
     delta = (today - day).days
-    return "forfalt i går" if delta == 1 else f"forfalt for {delta} dager siden"
+    if delta == 1:
+        return _("forfalt i går")
+    return ngettext("forfalt for %(n)d dag siden", "forfalt for %(n)d dager siden", delta) % {
+        "n": delta
+    }
+
+
+def decimal_text(value: float, pattern: str = "#,##0.0") -> str:
+    """«4,5» in Norwegian, «4.5» in English."""
+    return format_decimal(value, format=pattern, locale=babel_locale())
+
+
+def percent_text(value: float) -> str:
+    """«75 %» in Norwegian, «75%» in English."""
+    return format_percent(value, locale=babel_locale())
 
 
 def slack_time(moment: datetime, tz: ZoneInfo) -> str:

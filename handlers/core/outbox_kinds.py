@@ -34,7 +34,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from handlers.core.format import norsk_dato, slack_time
+from handlers.core.format import day_text, slack_time
 from storage.models import OutboxMessage
 
 
@@ -109,7 +109,7 @@ def late_note(due_at: datetime, tz: ZoneInfo, *, why: str = "boten var nede") ->
             MarkdownTextObject(
                 text=(
                     ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært "
-                    f"sendt {norsk_dato(local.date())} kl. {slack_time(due_at, tz)}, "
+                    f"sendt {day_text(local.date())} kl. {slack_time(due_at, tz)}, "
                     f"men {why}."
                 )
             )

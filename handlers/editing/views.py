@@ -21,7 +21,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK
-from handlers.core.format import escape, klokkeslett, mention, norsk_dato, truncate
+from handlers.core.format import day_text, escape, klokkeslett, mention, truncate
 from handlers.core.values import MAX_LIST_OFFSET, whole_number
 from handlers.editing.fields import NOUNS, option
 from handlers.home.views import ITEM_MENU_ACTION
@@ -57,7 +57,7 @@ def last_changed_text(change: audit.LastChange | None, tz: tzinfo) -> str | None
     if change is None:
         return None
     local: datetime = change.at.astimezone(tz)
-    when = f"{norsk_dato(local.date())} kl. {klokkeslett(local)}"
+    when = f"{day_text(local.date())} kl. {klokkeslett(local)}"
     if change.user_id:
         who = mention(change.user_id)
     else:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.core.access import Actor
 from handlers.core.commands import CommandRequest, Reply
-from handlers.core.format import norsk_dato
+from handlers.core.format import day_text
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 from handlers.feedback.export import send_to_dm
@@ -179,7 +179,7 @@ def submit(
         )
         MISSING_CACHE.forget(services.engine, actor.team_id)
     except EditWindowClosed as closed:
-        until = norsk_dato(closed.edit_until.astimezone(tz).date())
+        until = day_text(closed.edit_until.astimezone(tz).date())
         ack(response_action="errors", errors={PERFORMANCE_BLOCK: edit_window_closed(until)})
         return
     except SQLAlchemyError:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
-from functools import lru_cache
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal, format_percent
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -23,7 +21,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.commands import COMMAND
-from handlers.core.format import LOCALE, escape, klokkeslett, norsk_dato, truncate
+from handlers.core.format import day_text, decimal_text, escape, klokkeslett, percent_text, truncate
 from handlers.core.values import row_id
 from storage.feedback import (
     MISSING_COUNT_CAP,
@@ -62,11 +60,6 @@ def parse_performance_value(value: str | None) -> int | None:
 # --- dates and numbers -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def day_text(day: date) -> str:
-    return norsk_dato(day)
-
-
 def when_text(moment: datetime, tz: ZoneInfo, *, end: datetime | None = None) -> str:
     local = moment.astimezone(tz)
     text = f"{day_text(local.date())} kl. {klokkeslett(local)}"
@@ -76,11 +69,11 @@ def when_text(moment: datetime, tz: ZoneInfo, *, end: datetime | None = None) ->
 
 
 def number(value: float) -> str:
-    return format_decimal(round(value, 1), format="#,##0.0", locale=LOCALE)
+    return decimal_text(round(value, 1))
 
 
 def percent(value: float) -> str:
-    return format_percent(value, locale=LOCALE)
+    return percent_text(value)
 
 
 # --- the prompt --------------------------------------------------------------------------------

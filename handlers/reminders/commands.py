@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.core.commands import COMMAND, CommandRequest, Reply
-from handlers.core.format import escape, mention, norsk_dato, truncate
+from handlers.core.format import day_text, escape, mention, truncate
 from handlers.core.services import Services
 from handlers.reminders.sync import choose_channel, refresh_workspace
 from handlers.reminders.views import (
@@ -280,7 +280,7 @@ def run_status(request: CommandRequest, rest: str) -> Reply:
     if workspace.reminder_channel_id:
         line = f"*Kanal:* <#{workspace.reminder_channel_id}>"
         if change is not None and change.changed_at is not None:
-            day = norsk_dato(change.changed_at.astimezone(tz).date())
+            day = day_text(change.changed_at.astimezone(tz).date())
             line += f" (valgt av {mention(change.user_id)} {day})"
         lines.append(line)
     else:

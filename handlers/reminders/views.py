@@ -24,13 +24,13 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from handlers.calendar.views import FORM_LABELS
 from handlers.core.format import (
     date_span,
+    day_text,
     distance,
     escape,
     how_far,
     klokkeslett,
     link,
     mention,
-    norsk_dato,
     slack_time,
     truncate,
 )
@@ -233,7 +233,7 @@ def occurrence_end(item: Deadline | Meeting, occurrence: date) -> date | None:
 def when_line(view: ReminderView, today: date, tz: ZoneInfo) -> str:
     """«Frist: *fredag 12. februar 2027* kl. <!date…> · om 80 dager»."""
     if view.precision == DatePrecision.DAY.value and view.end in (None, view.occurrence):
-        when = f"*{norsk_dato(view.occurrence, weekday=True)}*"
+        when = f"*{day_text(view.occurrence, weekday=True)}*"
     else:
         when = f"*{date_span(view.occurrence, view.end, precision=view.precision)}*"
     if view.start_time is not None:
@@ -250,7 +250,7 @@ def reminder_text(view: ReminderView, today: date) -> str:
     """The notification text (and fallback): what, and how far away."""
     away = distance(view.occurrence, today, end=view.end)
     title = escape(truncate(view.title, TITLE_LIMIT))
-    return f"Påminnelse: {title} – {view.definite} er {norsk_dato(view.occurrence)} ({away})."
+    return f"Påminnelse: {title} – {view.definite} er {day_text(view.occurrence)} ({away})."
 
 
 def done_text(view: ReminderView, done_by: str) -> str:
@@ -397,7 +397,7 @@ def done_blocks(
             text=MarkdownTextObject(
                 text=(
                     f":white_check_mark: Markert som ferdig av {mention(done_by)} "
-                    f"{norsk_dato(local.date())} kl. {slack_time(done_at, tz)}. "
+                    f"{day_text(local.date())} kl. {slack_time(done_at, tz)}. "
                     "Det kommer ingen flere påminnelser om denne fristen."
                 )
             )
@@ -420,7 +420,7 @@ def changed_blocks(view: ReminderView, *, today: date, tz: ZoneInfo, note: str) 
 def moved_note(kind: str, new_day: date | None, new_time: time | None) -> str:
     if new_day is None:
         return ":warning: *Endret:* datoen er ikke satt ennå. Se `/dks frist` eller `/dks møte`."
-    text = f":warning: *Endret:* ny dato {norsk_dato(new_day, weekday=True)}"
+    text = f":warning: *Endret:* ny dato {day_text(new_day, weekday=True)}"
     if new_time is not None:
         text += f" kl. {klokkeslett(new_time)}"
     return text + "."
@@ -486,12 +486,12 @@ class ListedReminder:
 
 def when_posted(at: datetime, tz: ZoneInfo) -> str:
     local = at.astimezone(tz)
-    return f"{norsk_dato(local.date(), weekday=True)} kl. {klokkeslett(local)}"
+    return f"{day_text(local.date(), weekday=True)} kl. {klokkeslett(local)}"
 
 
 def listed_line(item: ListedReminder, tz: ZoneInfo) -> str:
     noun = "fristen" if item.kind == "deadline" else "møtet"
-    what = f"«{escape(truncate(item.title, 80))}» ({noun} {norsk_dato(item.occurrence)})"
+    what = f"«{escape(truncate(item.title, 80))}» ({noun} {day_text(item.occurrence)})"
     extra = " – utsatt" if item.snoozed else ""
     return f"• *{when_posted(item.at, tz)}* – {what}{extra}"
 

@@ -49,6 +49,7 @@ from storage.models.workspace import (
     DataVersion,
     PendingImport,
     ReminderChannelChange,
+    UserLanguage,
     Workspace,
 )
 
@@ -85,6 +86,7 @@ __all__ = [
     "SchoolBase",
     "TourplanState",
     "UTCDateTime",
+    "UserLanguage",
     "Workspace",
     "outbox_marker",
     "utcnow",

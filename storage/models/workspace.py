@@ -24,6 +24,8 @@ class Workspace(SQLModel, table=True):
     reminder_offsets_days: str | None = Field(default=None, max_length=64)
     seeded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     uninstalled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # The workspace's written standard (nb, nn, en): channel posts, exports, the calendar feed.
+    language: str | None = Field(default=None, max_length=8)
 
 
 class DataVersion(SQLModel, table=True):
@@ -47,6 +49,17 @@ class Coordinator(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
     added_by: str | None = Field(default=None, max_length=32)
+
+
+class UserLanguage(SQLModel, table=True):
+    """A person's own language choice: it wins over the workspace's in what only they read
+    (ephemeral replies, modals, their Home tab, DMs)."""
+
+    __tablename__ = "user_language"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    language: str = Field(max_length=8)
 
 
 class ReminderChannelChange(SQLModel, table=True):
