@@ -22,7 +22,7 @@ import handlers
 from bot.settings import Settings
 from handlers.core.access import actor
 from handlers.core.errors import on_error
-from handlers.core.i18n import pick, reset_language, set_language
+from handlers.core.i18n import pick, set_language
 from handlers.core.seeding import WorkspaceSeeder, is_farewell
 from handlers.core.services import Clock, Services, system_clock
 from storage import replay
@@ -97,6 +97,19 @@ class _OncePerEvent(Middleware):
         return BoltResponse(status=200, body="")
 
 
+class _App(App):
+    """Bolt's App, each request dispatched in a copy of the caller's context.
+
+    Bolt runs a request's listener after its global middleware have returned (their `next()`
+    only says «go on»), so what a middleware sets for the request, the reader's language,
+    cannot be undone in the middleware itself: it is set there and lasts until this dispatch
+    returns, and the next request on the same thread starts from the caller's context again.
+    The listener executor copies the context too, so lazy listeners keep the language."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        return contextvars.copy_context().run(super().dispatch, req)
+
+
 class _Inject(Middleware):
     """Global middleware: every listener finds `context["services"]` and `context["actor"]`
     (who is asking) and speaks the reader's language, and a workspace talking to the bot for
@@ -114,6 +127,10 @@ class _Inject(Middleware):
     ) -> BoltResponse:
         req.context["services"] = self.services
         who = req.context["actor"] = actor(req.body, req.context)
+        # Set for the rest of this dispatch (`_App.dispatch` scopes it): bokmål until the
+        # workspace is known.
+        set_language(None)
+        req.context["workspace_language"] = None
         if not req.context.team_id:
             return next()
         farewell = is_farewell(req.body)
@@ -124,11 +141,8 @@ class _Inject(Middleware):
         # the listener executor copies the context); channel posts switch to the workspace's.
         settings = self.services.snapshot(req.context.team_id).settings
         req.context["workspace_language"] = settings.language
-        token = set_language(pick(settings.user_languages.get(who.user_id), settings.language))
-        try:
-            return next()
-        finally:
-            reset_language(token)
+        set_language(pick(settings.user_languages.get(who.user_id), settings.language))
+        return next()
 
 
 def create_app(
@@ -166,7 +180,7 @@ def create_app(
             "user_facing_authorize_error_message": NOT_INSTALLED_MESSAGE,
         }
     # One workspace: the token travels on the client; Bolt takes it from there.
-    app = App(
+    app = _App(
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         process_before_response=True,

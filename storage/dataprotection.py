@@ -8,13 +8,17 @@ those whose parent row is the workspace's). A table that is neither must be name
 be forgotten by an export or a deletion.
 
 - `export_workspace`: a zip with one CSV (UTF-8 with BOM, `;`, as the feedback export) and one
-  JSON file per table, and a README.txt in Norwegian. Credentials are left out
+  JSON file per table, and a README.txt in the workspace's language. Credentials are left out
   (`OMITTED_COLUMNS`).
 - `delete_workspace`: every row of the workspace, children before parents, in the caller's
   transaction: all or nothing.
 - `purge_expired_workspaces`: the retention rule (DATA_RETENTION_DAYS after an uninstall).
 
 One person's data (an access or erasure request) is storage/personal_data.py.
+
+The README's words are bokmål marked `_()`/`N_()` here and translated by the `Wording` the
+caller passes (bot/cli/dataprotection.py passes the workspace's language): storage imports no
+handlers, so it has no language of its own. Table and column names are the database's.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import logging
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -40,6 +44,36 @@ from sqlmodel import Session
 from storage.db import session_scope
 
 log = logging.getLogger(__name__)
+
+
+def N_(message: str) -> str:
+    """Marks a bokmål message for the catalogs; the caller's `Wording` translates it."""
+    return message
+
+
+def _source(message: str) -> str:
+    return message
+
+
+def _source_plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+def _source_day(day: date) -> str:
+    return format_date(day, "d. MMMM y", locale="nb_NO")
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How an export's README speaks: `gettext` and `ngettext` translate the bokmål marked in
+    this module, `day` writes a date. The default is the source language, bokmål."""
+
+    gettext: Callable[[str], str] = field(default=_source)
+    ngettext: Callable[[str, str, int], str] = field(default=_source_plural)
+    day: Callable[[date], str] = field(default=_source_day)
+
+
+SOURCE_WORDING = Wording()
 
 # Tables that hold no workspace's data, and why. Everything else must be reachable from a
 # `team_id` (workspace_tables checks).
@@ -58,15 +92,15 @@ EXCLUDED_TABLES: Mapping[str, str] = {
 # Credentials are never exported: Slack's tokens (any table that has such a column), and the
 # secrets of this bot's own.
 SECRET_COLUMN_NAMES: Mapping[str, str] = {
-    "bot_token": "Slack-token",
-    "bot_refresh_token": "Slack-token",
-    "user_token": "Slack-token",
-    "user_refresh_token": "Slack-token",
-    "incoming_webhook_url": "en adresse som kan poste i en kanal (virker som et passord)",
+    "bot_token": N_("Slack-token"),
+    "bot_refresh_token": N_("Slack-token"),
+    "user_token": N_("Slack-token"),
+    "user_refresh_token": N_("Slack-token"),
+    "incoming_webhook_url": N_("en adresse som kan poste i en kanal (virker som et passord)"),
 }
 OMITTED_COLUMNS: Mapping[tuple[str, str], str] = {
-    ("calendar_feed", "token"): "den hemmelige delen av adressen til kalenderabonnementet",
-    ("feedbackanswer", "respondent_key"): (
+    ("calendar_feed", "token"): N_("den hemmelige delen av adressen til kalenderabonnementet"),
+    ("feedbackanswer", "respondent_key"): N_(
         "nøkkelen som lar avsenderen endre et svar de første dagene; den kan knytte et anonymt "
         "svar til avsenderen"
     ),
@@ -74,33 +108,43 @@ OMITTED_COLUMNS: Mapping[tuple[str, str], str] = {
 
 # What each file holds, for the README. A table without a line here is still exported.
 TABLE_DESCRIPTIONS: Mapping[str, str] = {
-    "workspace": "Innstillingene for arbeidsområdet: påminnelseskanal, pause, når boten ble "
-    "fjernet fra Slack.",
-    "data_version": "Tellere for endringer, som boten bruker for å vite når kopiene i minnet "
-    "må leses på nytt.",
-    "coordinator": "Personer som er lagt til som koordinatorer (Slack-bruker-ID), og hvem som "
-    "la dem til.",
-    "reminder_channel_change": "Hvem som valgte kanal for påminnelser, og når.",
-    "audit_entry": "Endringsloggen: hvem som endret frister, møter, kontakter, skoler og "
-    "roller, når og hva.",
-    "pending_import": "Opplastede filer som venter på at en koordinator bekrefter importen.",
-    "calendar_feed": "Kalenderabonnementet: når lenken ble laget og av hvem.",
-    "deadline": "Frister.",
-    "meeting": "Møter og samlinger.",
-    "deadline_done": "Frister som er merket som ferdige: av hvem og når.",
-    "municipality": "Kommuner.",
-    "school": "Skoler.",
-    "contact": "Kontaktpersoner: navn, rolle, e-post, telefon og Slack-bruker.",
-    "production": "Produksjoner i turnéplanen.",
-    "performance": "Forestillinger i turnéplanen.",
-    "tourplanstate": "Versjonsteller for turnéplanen.",
-    "feedbackanswer": "Tilbakemeldinger etter forestillinger. Anonyme svar har ingen bruker-ID.",
-    "outbox_message": "Meldinger boten har sendt eller skal sende: påminnelser, spørsmål om "
-    "tilbakemelding.",
-    "outbox_alert": "Varsler til koordinatorer om meldinger som ikke kom fram.",
-    "slack_installations": "Installasjonen av boten i Slack: hvem som installerte, når, og "
-    "med hvilke tillatelser.",
-    "slack_bots": "Botbrukeren i arbeidsområdet og tillatelsene den har.",
+    "workspace": N_(
+        "Innstillingene for arbeidsområdet: påminnelseskanal, pause, språk, når boten ble "
+        "fjernet fra Slack."
+    ),
+    "user_language": N_("Språket hver person har valgt for seg selv (Slack-bruker-ID)."),
+    "data_version": N_(
+        "Tellere for endringer, som boten bruker for å vite når kopiene i minnet må leses på nytt."
+    ),
+    "coordinator": N_(
+        "Personer som er lagt til som koordinatorer (Slack-bruker-ID), og hvem som la dem til."
+    ),
+    "reminder_channel_change": N_("Hvem som valgte kanal for påminnelser, og når."),
+    "audit_entry": N_(
+        "Endringsloggen: hvem som endret frister, møter, kontakter, skoler og roller, når og hva."
+    ),
+    "pending_import": N_("Opplastede filer som venter på at en koordinator bekrefter importen."),
+    "calendar_feed": N_("Kalenderabonnementet: når lenken ble laget og av hvem."),
+    "deadline": N_("Frister."),
+    "meeting": N_("Møter og samlinger."),
+    "deadline_done": N_("Frister som er merket som ferdige: av hvem og når."),
+    "municipality": N_("Kommuner."),
+    "school": N_("Skoler."),
+    "contact": N_("Kontaktpersoner: navn, rolle, e-post, telefon og Slack-bruker."),
+    "production": N_("Produksjoner i turnéplanen."),
+    "performance": N_("Forestillinger i turnéplanen."),
+    "tourplanstate": N_("Versjonsteller for turnéplanen."),
+    "feedbackanswer": N_(
+        "Tilbakemeldinger etter forestillinger. Anonyme svar har ingen bruker-ID."
+    ),
+    "outbox_message": N_(
+        "Meldinger boten har sendt eller skal sende: påminnelser, spørsmål om tilbakemelding."
+    ),
+    "outbox_alert": N_("Varsler til koordinatorer om meldinger som ikke kom fram."),
+    "slack_installations": N_(
+        "Installasjonen av boten i Slack: hvem som installerte, når, og med hvilke tillatelser."
+    ),
+    "slack_bots": N_("Botbrukeren i arbeidsområdet og tillatelsene den har."),
 }
 
 # At most this many rounds of deleting: database triggers (migration 0006) write a
@@ -138,8 +182,8 @@ def is_omitted(table: str, column: str) -> bool:
     return column in SECRET_COLUMN_NAMES or (table, column) in OMITTED_COLUMNS
 
 
-def omitted_reason(table: str, column: str) -> str:
-    return OMITTED_COLUMNS.get((table, column)) or SECRET_COLUMN_NAMES[column]
+def omitted_reason(table: str, column: str, wording: Wording = SOURCE_WORDING) -> str:
+    return wording.gettext(OMITTED_COLUMNS.get((table, column)) or SECRET_COLUMN_NAMES[column])
 
 
 def _direct_scope(table: sa.Table) -> Scope:
@@ -259,12 +303,13 @@ def plain(value: Any) -> Any:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any, wording: Wording = SOURCE_WORDING) -> str:
+    _ = wording.gettext
     value = plain(value)
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "ja" if value else "nei"
+        return _("ja") if value else _("nei")
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):
@@ -272,12 +317,14 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> bytes:
+def to_csv(
+    columns: Sequence[str], rows: Iterable[Mapping[str, Any]], wording: Wording = SOURCE_WORDING
+) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([csv_cell(row[c]) for c in columns])
+        writer.writerow([csv_cell(row[c], wording) for c in columns])
     # The BOM tells Excel the file is UTF-8; without it «Ås» turns into «Ã…s».
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
@@ -295,46 +342,65 @@ class ExportedTable:
     omitted: list[str]
 
 
-def rows_text(count: int) -> str:
-    return "1 rad" if count == 1 else f"{count} rader"
+def rows_text(count: int, wording: Wording = SOURCE_WORDING) -> str:
+    """«1 rad», «12 rader»."""
+    return wording.ngettext("%(n)d rad", "%(n)d rader", count) % {"n": count}
 
 
-def norsk_tidspunkt(moment: datetime) -> str:
+def utc_moment_text(moment: datetime, wording: Wording = SOURCE_WORDING) -> str:
     """«4. desember 2026 kl. 10:00 UTC»."""
     moment = moment.astimezone(UTC)
-    return f"{format_date(moment.date(), 'd. MMMM y', locale='nb')} kl. {moment:%H:%M} UTC"
+    return wording.gettext("%(day)s kl. %(time)s UTC") % {
+        "day": wording.day(moment.date()),
+        "time": f"{moment:%H:%M}",
+    }
 
 
-def write_zip(intro: str, tables: Sequence[ExportedTable]) -> bytes:
+def write_zip(
+    intro: str, tables: Sequence[ExportedTable], wording: Wording = SOURCE_WORDING
+) -> bytes:
     """The export: README.txt, then `<table>.csv` and `<table>.json` for each table."""
-    lines = [intro, "", *_README_FORMAT, "", "Filene:"]
+    _ = wording.gettext
+    lines = [intro, "", *(_(line) for line in _README_FORMAT), "", _("Filene:")]
     for t in tables:
-        described = TABLE_DESCRIPTIONS.get(t.name, "(ingen beskrivelse)")
-        lines.append(f"- {t.name}.csv og {t.name}.json ({rows_text(len(t.rows))}): {described}")
+        described = TABLE_DESCRIPTIONS.get(t.name)
+        lines.append(
+            _("- %(table)s.csv og %(table)s.json (%(rows)s): %(description)s")
+            % {
+                "table": t.name,
+                "rows": rows_text(len(t.rows), wording),
+                "description": _(described) if described else _("(ingen beskrivelse)"),
+            }
+        )
     omitted = [(t.name, c) for t in tables for c in t.omitted]
     if omitted:
-        lines += ["", "Utelatt med vilje:"]
-        lines += [f"- {name}.{c}: {omitted_reason(name, c)}" for name, c in omitted]
+        lines += ["", _("Utelatt med vilje:")]
+        lines += [f"- {name}.{c}: {omitted_reason(name, c, wording)}" for name, c in omitted]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", "\ufeff" + "\r\n".join(lines) + "\r\n")
         for t in tables:
-            archive.writestr(f"{t.name}.csv", to_csv(t.columns, t.rows))
+            archive.writestr(f"{t.name}.csv", to_csv(t.columns, t.rows, wording))
             archive.writestr(f"{t.name}.json", to_json(t.rows))
     return buffer.getvalue()
 
 
 _README_FORMAT = (
-    "Hver tabell i databasen har to filer med de samme radene:",
-    "- .csv for Excel: UTF-8, semikolon mellom feltene. Tekst som begynner med =, +, - eller @ "
-    "har fått ' foran seg, så Excel ikke leser den som en formel.",
-    "- .json med verdiene nøyaktig som de er lagret.",
-    "Tidspunkter er i UTC.",
+    N_("Hver tabell i databasen har to filer med de samme radene:"),
+    N_(
+        "- .csv for Excel: UTF-8, semikolon mellom feltene. Tekst som begynner med =, +, - eller "
+        "@ har fått ' foran seg, så Excel ikke leser den som en formel."
+    ),
+    N_("- .json med verdiene nøyaktig som de er lagret."),
+    N_("Tidspunkter er i UTC."),
 )
 
 
-def export_workspace(*, session: Session, team_id: str, now: datetime) -> bytes:
-    """Every table's rows of the workspace as a zip (see the module's docstring)."""
+def export_workspace(
+    *, session: Session, team_id: str, now: datetime, wording: Wording = SOURCE_WORDING
+) -> bytes:
+    """Every table's rows of the workspace as a zip (see the module's docstring), its README
+    in `wording` (the workspace's language)."""
     connection = session.connection()
     tables = []
     for wt in sorted(workspace_tables(connection), key=lambda w: w.name):
@@ -344,11 +410,10 @@ def export_workspace(*, session: Session, team_id: str, now: datetime) -> bytes:
         rows = [dict(r) for r in connection.execute(stmt).mappings()]
         omitted = [c.name for c in wt.table.columns if is_omitted(wt.name, c.name)]
         tables.append(ExportedTable(wt.name, [c.name for c in columns], rows, omitted))
-    intro = (
-        f"Alt DKS-boten har lagret om Slack-arbeidsområdet {team_id}, eksportert "
-        f"{norsk_tidspunkt(now)}."
-    )
-    return write_zip(intro, tables)
+    intro = wording.gettext(
+        "Alt DKS-boten har lagret om Slack-arbeidsområdet %(team)s, eksportert %(when)s."
+    ) % {"team": team_id, "when": utc_moment_text(now, wording)}
+    return write_zip(intro, tables, wording)
 
 
 # --- retention ------------------------------------------------------------------------------

@@ -29,7 +29,14 @@ from sqlmodel import Session, col, select
 
 from storage.calendar import next_working_day
 from storage.db import is_sqlite, session_scope
-from storage.models import FeedbackAnswer, OutboxState, Performance, Production, School
+from storage.models import (
+    ArtForm,
+    FeedbackAnswer,
+    OutboxState,
+    Performance,
+    Production,
+    School,
+)
 from storage.outbox import cancel_messages, messages_for_ref, schedule_message
 from storage.tourplan import (
     PerformanceInfo,
@@ -44,25 +51,42 @@ log = logging.getLogger(__name__)
 
 EDIT_WINDOW = timedelta(days=14)
 
+
+def N_(message: str) -> str:
+    """Marks a bokmål message for the catalogs; handlers translate it where it is shown
+    (`_(QUESTION_LABELS[key])`). Storage imports no handlers, so it translates nothing."""
+    return message
+
+
 # The questions with a rating, in the order the modal asks them: (key, label).
 RATING_QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("overall", "Helhetsinntrykk"),
-    ("artistic", "Kunstnerisk kvalitet"),
-    ("relevance", "Relevans for elevene og læreplanen"),
-    ("pupils", "Elevenes respons"),
-    ("practical", "Praktisk gjennomføring"),
+    ("overall", N_("Helhetsinntrykk")),
+    ("artistic", N_("Kunstnerisk kvalitet")),
+    ("relevance", N_("Relevans for elevene og læreplanen")),
+    ("pupils", N_("Elevenes respons")),
+    ("practical", N_("Praktisk gjennomføring")),
 )
 QUESTION_KEYS = tuple(k for k, _ in RATING_QUESTIONS)
 QUESTION_LABELS = dict(RATING_QUESTIONS)
-# 5 is best; the words are what the modal shows.
+# 5 is best; the words are what the modal shows (translated there).
 RATING_SCALE: tuple[tuple[int, str], ...] = (
-    (5, "svært bra"),
-    (4, "bra"),
-    (3, "middels"),
-    (2, "mindre bra"),
-    (1, "ikke bra"),
+    (5, N_("svært bra")),
+    (4, N_("bra")),
+    (3, N_("middels")),
+    (2, N_("mindre bra")),
+    (1, N_("ikke bra")),
 )
 RATING_WORDS = dict(RATING_SCALE)
+# The art forms as the bot writes them (stored as the bokmål word; translated where shown).
+ART_FORM_WORDS: dict[str, str] = {
+    ArtForm.MUSIC.value: N_("musikk"),
+    ArtForm.PERFORMING_ARTS.value: N_("scenekunst"),
+    ArtForm.VISUAL_ARTS.value: N_("visuell kunst"),
+    ArtForm.FILM.value: N_("film"),
+    ArtForm.LITERATURE.value: N_("litteratur"),
+    ArtForm.CULTURAL_HERITAGE.value: N_("kulturarv"),
+    ArtForm.INTERDISCIPLINARY.value: N_("tverrkunstnerisk"),
+}
 MAX_COMMENT = 1000
 MAX_FREE_COMMENT = 3000
 MAX_PUPILS_ATTENDED = 2000
@@ -642,7 +666,7 @@ def sync_prompts(
                     team_id=team_id,
                     ref_prefix=row.ref,
                     kinds=[row.kind],
-                    reason="forestillingen er endret eller avlyst",
+                    reason="performance changed or cancelled",
                     now=now,
                 )
         if not wanted or performance is None:
@@ -676,7 +700,7 @@ def cancel_prompts(*, session: Session, team_id: str, performance_id: int, now: 
         team_id=team_id,
         ref_prefix=prompt_ref_prefix(performance_id),
         kinds=FEEDBACK_KINDS,
-        reason="svar mottatt",
+        reason="answered",
         now=now,
     )
 

@@ -12,6 +12,11 @@ Items keep local dates and wall-clock times, so events carry TZID=<BOT_TIMEZONE>
 VTIMEZONE in the file; a yearly meeting «kl. 09:00» stays at 09:00 across daylight saving.
 Days without a time, and week or month spans («uke 40–44», «oktober 2024»), are all-day
 events. Recurring items carry their RRULE; undated items are left out until they get a date.
+
+The bot's words in the file (the calendar's name, «Frist:», the lines around a description)
+are marked `_()` here and translated by the `Wording` the caller passes: storage has no
+language of its own, so the feed and the exports pass the workspace's
+(handlers.calendar.feed.wording). The items' own titles and descriptions are data.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,18 +35,42 @@ from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.models import CalendarFeed, DatePrecision, Deadline, DeadlineDone, Meeting, MeetingForm
+from storage.models.calendar import PLAIN_MEETING_KIND
 
 PRODID = "-//DKS-boten//dks-bot//NO"
-FORM_WORDS = {
-    MeetingForm.DIGITAL: "digitalt",
-    MeetingForm.PHYSICAL: "fysisk oppmøte",
-    MeetingForm.HYBRID: "fysisk og digitalt",
-}
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
-def _norsk(day: date) -> str:
+def _source_day(day: date) -> str:
     return format_date(day, "d. MMMM y", locale="nb_NO")
+
+
+def _source(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How the file speaks: `gettext` translates the bot's words (bokmål, marked `_()` in this
+    module) and `day` writes a date. The default is the source language, bokmål."""
+
+    gettext: Callable[[str], str] = field(default=_source)
+    day: Callable[[date], str] = field(default=_source_day)
+
+
+SOURCE_WORDING = Wording()
+
+
+def form_word(form: str | None, wording: Wording = SOURCE_WORDING) -> str | None:
+    """«digitalt», «fysisk oppmøte», «fysisk og digitalt»; None when unknown."""
+    _ = wording.gettext
+    if form == MeetingForm.DIGITAL:
+        return _("digitalt")
+    if form == MeetingForm.PHYSICAL:
+        return _("fysisk oppmøte")
+    if form == MeetingForm.HYBRID:
+        return _("fysisk og digitalt")
+    return None
 
 
 # --- Time zone -----------------------------------------------------------------------------------
@@ -115,24 +144,26 @@ def _rule(rule: str, *, timed: bool, start_time: time | None, tz: ZoneInfo) -> v
     return recur
 
 
-def _description(item: Deadline | Meeting) -> str:
+def _description(item: Deadline | Meeting, wording: Wording) -> str:
+    _ = wording.gettext
     lines = []
     if item.date_note:
-        lines.append(f"Dato: {item.date_note}")
+        lines.append(_("Dato: %(note)s") % {"note": item.date_note})
     if item.precision == DatePrecision.WEEK:
-        lines.append("Datoen gjelder uka (eller ukene), ikke en bestemt dag.")
+        lines.append(_("Datoen gjelder uka (eller ukene), ikke en bestemt dag."))
     elif item.precision == DatePrecision.MONTH:
-        lines.append("Datoen gjelder måneden, ikke en bestemt dag.")
+        lines.append(_("Datoen gjelder måneden, ikke en bestemt dag."))
     if item.rrule and item.confirmed_until:
         lines.append(
-            f"Datoer etter {_norsk(item.confirmed_until)} er forventet og ikke bekreftet ennå."
+            _("Datoer etter %(day)s er forventet og ikke bekreftet ennå.")
+            % {"day": wording.day(item.confirmed_until)}
         )
     if item.description:
         lines.append(item.description)
     if item.audience:
-        lines.append(f"Gjelder: {item.audience}")
+        lines.append(_("Gjelder: %(audience)s") % {"audience": item.audience})
     if item.link:
-        lines.append(f"Lenke: {item.link}")
+        lines.append(_("Lenke: %(link)s") % {"link": item.link})
     return "\n\n".join(lines)
 
 
@@ -171,13 +202,20 @@ def _event(
 
 
 def deadline_event(
-    row: Deadline, *, team_id: str, tz: ZoneInfo, stamp: datetime, done: bool = False
+    row: Deadline,
+    *,
+    team_id: str,
+    tz: ZoneInfo,
+    stamp: datetime,
+    done: bool = False,
+    wording: Wording = SOURCE_WORDING,
 ) -> Event:
     assert row.due_date is not None and row.id is not None
+    _ = wording.gettext
     prefix = "✓ " if done else ""
     event = _event(
         uid=uid_of("deadline", row.id, team_id),
-        summary=f"{prefix}Frist: {row.title}",
+        summary=prefix + _("Frist: %(title)s") % {"title": row.title},
         start=row.due_date,
         start_time=row.due_time,
         end=row.end_date,
@@ -186,16 +224,23 @@ def deadline_event(
         tz=tz,
         stamp=stamp,
     )
-    event.add("categories", ["DKS", "Frist"])
+    event.add("categories", ["DKS", _("Frist")])
     event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
-    if text := _description(row):
+    if text := _description(row, wording):
         event.add("description", text)
     if row.link:
         event.add("url", row.link)
     return event
 
 
-def meeting_event(row: Meeting, *, team_id: str, tz: ZoneInfo, stamp: datetime) -> Event:
+def meeting_event(
+    row: Meeting,
+    *,
+    team_id: str,
+    tz: ZoneInfo,
+    stamp: datetime,
+    wording: Wording = SOURCE_WORDING,
+) -> Event:
     assert row.start_date is not None and row.id is not None
     event = _event(
         uid=uid_of("meeting", row.id, team_id),
@@ -208,12 +253,14 @@ def meeting_event(row: Meeting, *, team_id: str, tz: ZoneInfo, stamp: datetime) 
         tz=tz,
         stamp=stamp,
     )
-    event.add("categories", ["DKS", row.kind.capitalize()])
+    _ = wording.gettext
+    plain = row.kind.casefold() == PLAIN_MEETING_KIND
+    event.add("categories", ["DKS", _("Møte") if plain else row.kind.capitalize()])
     event.add("transp", "OPAQUE")
-    where = [p for p in (row.place, FORM_WORDS.get(MeetingForm(row.form))) if p]
+    where = [p for p in (row.place, form_word(row.form, wording)) if p]
     if where:
         event.add("location", ", ".join(where))
-    if text := _description(row):
+    if text := _description(row, wording):
         event.add("description", text)
     if row.link:
         event.add("url", row.link)
@@ -221,9 +268,18 @@ def meeting_event(row: Meeting, *, team_id: str, tz: ZoneInfo, stamp: datetime) 
 
 
 def calendar_ics(
-    *, session: Session, team_id: str, tz: ZoneInfo, now: datetime, name: str = "DKS"
+    *,
+    session: Session,
+    team_id: str,
+    tz: ZoneInfo,
+    now: datetime,
+    wording: Wording = SOURCE_WORDING,
+    name: str | None = None,
 ) -> bytes:
-    """Every dated deadline and meeting of the workspace as one iCalendar file."""
+    """Every dated deadline and meeting of the workspace as one iCalendar file, in `wording`
+    (the workspace's language: see handlers.calendar.feed.workspace_ics)."""
+    _ = wording.gettext
+    name = name or _("DKS-kalender")
     stamp = now.astimezone(UTC).replace(microsecond=0)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -264,9 +320,13 @@ def calendar_ics(
     cal.add_component(vtimezone(tz, first, last))
     for row in deadlines:
         is_done = not row.rrule and (row.id, row.due_date) in done
-        cal.add_component(deadline_event(row, team_id=team_id, tz=tz, stamp=stamp, done=is_done))
+        cal.add_component(
+            deadline_event(row, team_id=team_id, tz=tz, stamp=stamp, done=is_done, wording=wording)
+        )
     for meeting in meetings:
-        cal.add_component(meeting_event(meeting, team_id=team_id, tz=tz, stamp=stamp))
+        cal.add_component(
+            meeting_event(meeting, team_id=team_id, tz=tz, stamp=stamp, wording=wording)
+        )
     return cal.to_ical()
 
 

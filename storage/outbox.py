@@ -17,7 +17,7 @@ looks for the message in the channel before posting it again; without, it was ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxAlert, OutboxMessage, OutboxState
+from storage.models import OutboxAlert, OutboxMessage, OutboxState, UserLanguage, Workspace
 
 _ACTIVE = (OutboxState.PENDING.value, OutboxState.CLAIMED.value)
 
@@ -667,6 +667,53 @@ def update_payload(*, session: Session, message_id: int, payload: dict[str, Any]
         .execution_options(synchronize_session=False)
     )
     session.execute(stmt)
+
+
+# --- who reads it -----------------------------------------------------------------------------
+
+
+def is_person(target: str) -> bool:
+    """A row's target is a person (a DM) rather than a channel: Slack's user ids."""
+    return target.startswith(("U", "W"))
+
+
+@dataclass(frozen=True)
+class Languages:
+    """The stored language choices of some workspaces and people (codes as stored; None or
+    absent where nobody chose). `handlers.core.i18n.pick` decides what a reader gets."""
+
+    workspaces: dict[str, str | None]
+    people: dict[tuple[str, str], str]
+
+    def of(self, team_id: str, target: str) -> tuple[str | None, str | None]:
+        """(the person's own choice, the workspace's) for a message to `target`; a channel
+        has no person."""
+        person = self.people.get((team_id, target)) if is_person(target) else None
+        return person, self.workspaces.get(team_id)
+
+
+def recipient_languages(*, session: Session, recipients: Iterable[tuple[str, str]]) -> Languages:
+    """The language choices the readers of messages to these (team, target) read: the
+    workspaces' in one query, the people's own in one more (only when some are people)."""
+    wanted = set(recipients)
+    teams = sorted({team for team, _target in wanted})
+    if not teams:
+        return Languages({}, {})
+    found = session.exec(
+        select(Workspace.team_id, Workspace.language).where(col(Workspace.team_id).in_(teams))
+    ).all()
+    workspaces: dict[str, str | None] = dict.fromkeys(teams)
+    workspaces.update(dict(found))
+    people: dict[tuple[str, str], str] = {}
+    users = sorted({target for _team, target in wanted if is_person(target)})
+    if users:
+        rows = session.exec(
+            select(UserLanguage.team_id, UserLanguage.user_id, UserLanguage.language).where(
+                col(UserLanguage.team_id).in_(teams), col(UserLanguage.user_id).in_(users)
+            )
+        ).all()
+        people = {(team, user): language for team, user, language in rows if (team, user) in wanted}
+    return Languages(workspaces, people)
 
 
 # --- alerts ---------------------------------------------------------------------------------

@@ -31,10 +31,12 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage.dataprotection import (
+    SOURCE_WORDING,
     ExportedTable,
+    Wording,
     WorkspaceTable,
     is_omitted,
-    norsk_tidspunkt,
+    utc_moment_text,
     workspace_tables,
     write_zip,
 )
@@ -76,6 +78,7 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn("pending_import", "user_id", Erase.DELETE, "a file they uploaded, unconfirmed"),
     PersonColumn("outbox_message", "target", Erase.DELETE, "a direct message to them"),
     PersonColumn("slack_installations", "user_id", Erase.MARK, "who installed the app"),
+    PersonColumn("user_language", "user_id", Erase.DELETE, "the language they chose"),
 )
 # Columns whose name looks like a person's but which hold none.
 NOT_PERSONAL: dict[tuple[str, str], str] = {
@@ -294,8 +297,11 @@ def _candidates(
     return [dict(r) for r in connection.execute(stmt).mappings()]
 
 
-def export_person(*, session: Session, data: PersonData, now: datetime) -> bytes:
-    """Their rows as a zip: CSV and JSON per table, and a README in Norwegian."""
+def export_person(
+    *, session: Session, data: PersonData, now: datetime, wording: Wording = SOURCE_WORDING
+) -> bytes:
+    """Their rows as a zip: CSV and JSON per table, and a README in `wording` (the
+    workspace's language)."""
     del session  # the rows were read by find_person in this session
     tables = []
     for plan in data.tables:
@@ -306,15 +312,15 @@ def export_person(*, session: Session, data: PersonData, now: datetime) -> bytes
         omitted = [c.name for c in plan.wt.table.columns if is_omitted(plan.wt.name, c.name)]
         tables.append(ExportedTable(plan.wt.name, columns, rows, omitted))
     who = ", ".join([*data.person.user_ids, *data.person.emails])
-    intro = (
-        f"Det DKS-boten har lagret om {who} i Slack-arbeidsområdet {data.team_id}, eksportert "
-        f"{norsk_tidspunkt(now)}.\n"
+    intro = wording.gettext(
+        "Det DKS-boten har lagret om %(who)s i Slack-arbeidsområdet %(team)s, eksportert "
+        "%(when)s.\n"
         "Med er rader som er knyttet til personen (kontaktopplysninger, roller, "
         "tilbakemeldinger med navn, endringer personen har gjort) og rader som nevner "
         "personens Slack-ID eller e-postadresse. Anonyme tilbakemeldinger er ikke med: de er "
         "ikke knyttet til noen. Meldinger i Slack ligger hos Slack, ikke hos boten."
-    )
-    return write_zip(intro, tables)
+    ) % {"who": who, "team": data.team_id, "when": utc_moment_text(now, wording)}
+    return write_zip(intro, tables, wording)
 
 
 def erase_person(*, session: Session, team_id: str, person: Person) -> dict[str, tuple[int, int]]:
@@ -352,14 +358,17 @@ def person_of(user_ids: Iterable[str], emails: Iterable[str]) -> Person:
     return Person(tuple(dict.fromkeys(user_ids)), tuple(dict.fromkeys(e.lower() for e in emails)))
 
 
-def summary_lines(counts: dict[str, tuple[int, int]], *, width: int = 26) -> Sequence[str]:
+def summary_lines(
+    counts: dict[str, tuple[int, int]], *, width: int = 26, wording: Wording = SOURCE_WORDING
+) -> Sequence[str]:
     """«  contact   1 slettes» lines for the confirmation and the report."""
+    _ = wording.gettext
     lines = []
     for name, (deleted, changed) in counts.items():
         parts = []
         if deleted:
-            parts.append(f"{deleted} slettes")
+            parts.append(_("%(n)d slettes") % {"n": deleted})
         if changed:
-            parts.append(f"{changed} endres")
+            parts.append(_("%(n)d endres") % {"n": changed})
         lines.append(f"  {name:<{width}} {', '.join(parts)}")
     return lines

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from handlers.core.i18n import _, ngettext
 from storage import audit
 from storage.calendar import (
     Occurrence,
@@ -79,7 +80,8 @@ CatchUp = Literal["channel", "item"]
 
 
 class OffsetError(ValueError):
-    """Offsets a user typed that cannot be used; the message is Norwegian, for the user."""
+    """Offsets a user typed that cannot be used; the message is for the user, in the language
+    in force."""
 
 
 def parse_offsets(text: str | None) -> tuple[int, ...] | None:
@@ -92,15 +94,32 @@ def parse_offsets(text: str | None) -> tuple[int, ...] | None:
         # ASCII digits only: «²».isdigit() is true, but int() refuses it.
         if not (part.isascii() and part.isdigit() and len(part) <= 6):
             raise OffsetError(
-                f"«{part[:20]}» er ikke et antall dager. Skriv hele tall skilt med komma, "
-                "for eksempel 14,7,1."
+                _(
+                    "«%(text)s» er ikke et antall dager. Skriv hele tall skilt med komma, "
+                    "for eksempel 14,7,1."
+                )
+                % {"text": part[:20]}
             )
         value = int(part)
         if value > MAX_OFFSET_DAYS:
-            raise OffsetError(f"{value} dager er for lenge før; bruk høyst {MAX_OFFSET_DAYS}.")
+            raise OffsetError(
+                ngettext(
+                    "%(n)d dag er for lenge før; bruk høyst %(most)d.",
+                    "%(n)d dager er for lenge før; bruk høyst %(most)d.",
+                    value,
+                )
+                % {"n": value, "most": MAX_OFFSET_DAYS}
+            )
         values.add(value)
     if len(values) > MAX_OFFSETS:
-        raise OffsetError(f"Velg høyst {MAX_OFFSETS} påminnelser per frist eller møte.")
+        raise OffsetError(
+            ngettext(
+                "Velg høyst %(n)d påminnelse per frist eller møte.",
+                "Velg høyst %(n)d påminnelser per frist eller møte.",
+                MAX_OFFSETS,
+            )
+            % {"n": MAX_OFFSETS}
+        )
     return tuple(sorted(values, reverse=True))
 
 

@@ -56,6 +56,8 @@ def local_to_utc(day: date, clock: time, tz: ZoneInfo) -> datetime:
 
 @lru_cache(maxsize=4096)
 def _long_date(day: date) -> str:
+    # Search data, not copy: stored in the search key, so it is one language for every reader
+    # (nynorsk writes its months as bokmål does).
     return format_date(day, "d. MMMM y", locale="nb_NO")
 
 

@@ -99,6 +99,27 @@ def workspace_language(*, session: Session, team_id: str) -> str | None:
     return session.exec(select(Workspace.language).where(col(Workspace.team_id) == team_id)).first()
 
 
+def language_choices(
+    *, session: Session, team_id: str, user_id: str
+) -> tuple[str | None, str | None]:
+    """(the workspace's language, the person's own) in one query; None where none is chosen."""
+    stmt = (
+        select(Workspace.language, UserLanguage.language)
+        .select_from(Workspace)
+        .outerjoin(
+            UserLanguage,
+            (col(UserLanguage.team_id) == col(Workspace.team_id))
+            & (col(UserLanguage.user_id) == user_id),
+        )
+        .where(col(Workspace.team_id) == team_id)
+    )
+    row = session.exec(stmt).first()
+    if row is None:  # no settings row yet: only the person's own can exist
+        own = session.get(UserLanguage, (team_id, user_id))
+        return None, own.language if own else None
+    return row[0], row[1]
+
+
 def user_languages(*, session: Session, team_id: str) -> dict[str, str]:
     rows = session.exec(
         select(UserLanguage.user_id, UserLanguage.language).where(

@@ -88,3 +88,46 @@ def test_a_removed_coordinators_crafted_edit_is_refused(slack, sqlite_engine, fa
     assert ack is not None and "Bare koordinatorer" in visible_text(ack["view"])
     with session_scope(sqlite_engine) as session:
         assert session.exec(select(Contact)).all() == []
+
+
+def test_admin_replies_agree_with_the_count_in_bokmal_and_nynorsk(slack, sqlite_engine, fake_slack):
+    from storage.workspaces import set_workspace_language
+
+    seeded_workspace(sqlite_engine, TEAM)
+    fake_slack.add_user(OTHER, "Ola Kulturkontakt")
+    one = visible_text(slack.command(f"admin legg til <@{MEMBER}>"))
+    assert one == f":white_check_mark: <@{MEMBER}> er nå koordinator."
+    both = visible_text(slack.command(f"admin legg til <@{MEMBER}> <@{OTHER}>"))
+    assert both == (
+        f":white_check_mark: <@{OTHER}> er nå koordinator.\n<@{MEMBER}> var allerede koordinator."
+    )
+    again = visible_text(slack.command(f"admin add <@{MEMBER}> <@{OTHER}>"))
+    assert again == f"<@{MEMBER}>, <@{OTHER}> var allerede koordinatorer."
+
+    with session_scope(sqlite_engine, write=True) as session:
+        set_workspace_language(session=session, team_id=TEAM, language="nn")
+    removed = visible_text(slack.command(f"admin fjern <@{MEMBER}> <@{OTHER}>"))
+    assert removed == (
+        f":white_check_mark: <@{MEMBER}>, <@{OTHER}> er ikkje lenger på lista over koordinatorar."
+    )
+    added = visible_text(slack.command(f"admin legg til <@{MEMBER}> <@{OTHER}>"))
+    assert added == f":white_check_mark: <@{MEMBER}>, <@{OTHER}> er no koordinatorar."
+    listing = visible_text(slack.command("admin", user=MEMBER))
+    assert listing.startswith("*Koordinatorar* kan endre fristar, møte, kontaktar og skular")
+    assert "Eg forstod ikkje «forfrem" in visible_text(slack.command("admin forfrem <@U0X>"))
+    refused = visible_text(slack.command(f"admin fjern <@{ADMIN}>", user="U0NOBODY"))
+    assert refused.startswith("Berre koordinatorar kan leggje til eller fjerne koordinatorar.")
+
+
+def test_the_retention_counts_days_in_each_language():
+    from handlers.admin.privacy import retention_sentence
+    from handlers.core.i18n import use_language
+
+    assert retention_sentence(1).startswith("Data om arbeidsområdet slettes 1 dag etter")
+    assert retention_sentence(30).startswith("Data om arbeidsområdet slettes 30 dager etter")
+    with use_language("nn"):
+        assert retention_sentence(1).startswith("Data om arbeidsområdet blir sletta 1 dag etter")
+        assert retention_sentence(2).startswith("Data om arbeidsområdet blir sletta 2 dagar")
+        assert "innan ein time" in retention_sentence(0)
+    with use_language("en"):
+        assert retention_sentence(1).startswith("The workspace's data is deleted 1 day after")

@@ -16,8 +16,9 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlmodel import col, func, select
 
-from storage.db import alembic_config, make_engine, session_scope
-from storage.models import Contact, Deadline, Meeting
+from storage.db import alembic_config, make_engine, session_scope, upgrade
+from storage.models import Contact, Deadline, Meeting, utcnow
+from storage.workspaces import get_or_create_workspace, set_workspace_language
 
 DKS_BOT = str(Path(sys.executable).with_name("dks-bot"))
 SETTINGS = (
@@ -250,13 +251,16 @@ def test_import_of_a_good_calendar_reports_counts_and_is_idempotent(tmp_path):
     (tmp_path / "kalender.yaml").write_text(GOOD_CALENDAR, encoding="utf-8")
     first = run(tmp_path, "import", "kalender", "kalender.yaml", "--team", "T0LOCAL")
     assert first.returncode == 0, first.stderr
-    assert "Importert til T0LOCAL." in first.stdout
-    assert first.stdout.count(": 1 ny, 0 endret, 0 uendret") == 3
+    assert first.stdout.strip() == (
+        "Importert til T0LOCAL. 1 ny frist, 0 endret, 0 uendret; 1 nytt møte, 0 endret, "
+        "0 uendret; 1 ny kontakt, 0 endret, 0 uendret."
+    )
     assert stored(tmp_path) == (1, 1, 1)
 
     again = run(tmp_path, "import", "kalender", "kalender.yaml", "--team", "T0LOCAL")
     assert again.returncode == 0
-    assert again.stdout.count(": 0 nye, 0 endret, 1 uendret") == 3
+    assert again.stdout.startswith("Importert til T0LOCAL. ")
+    assert again.stdout.count(", 0 endret, 1 uendret") == 3
     assert stored(tmp_path) == (1, 1, 1)
     # The explicit import replaces the bundled calendar: the shell does not seed on top of it.
     shell = run(tmp_path, "shell", "-c", "/dks kontakt ødegård")
@@ -266,6 +270,64 @@ def test_import_of_a_good_calendar_reports_counts_and_is_idempotent(tmp_path):
         titles = session.exec(select(col(Deadline.title))).all()
     engine.dispose()
     assert titles == ["Første frist"]
+
+
+def workspace_in(tmp_path: Path, team_id: str, language: str | None) -> None:
+    """The workspace in the test's database, writing `language` (None: bokmål)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'dks.db'}")
+    upgrade(engine)
+    with session_scope(engine, write=True) as session:
+        get_or_create_workspace(session=session, team_id=team_id).seeded_at = utcnow()
+        if language:
+            set_workspace_language(session=session, team_id=team_id, language=language)
+    engine.dispose()
+
+
+def test_what_the_cli_says_about_a_workspace_is_in_its_language(tmp_path):
+    workspace_in(tmp_path, "T0LOCAL", "nn")
+    (tmp_path / "kalender.yaml").write_text(GOOD_CALENDAR, encoding="utf-8")
+    first = run(tmp_path, "import", "kalender", "kalender.yaml", "--team", "T0LOCAL")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Importert til T0LOCAL. 1 ny frist, 0 endra, 0 uendra;")
+    exported = run(tmp_path, "export", "kalender", "--team", "T0LOCAL", "--ut", "dks.ics")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stderr.strip() == "Skreiv kalenderen for T0LOCAL til dks.ics."
+
+
+# One performance, far ahead, at a school nobody is kulturkontakt for.
+LONELY_TOURPLAN = (
+    "forestilling_id;produksjon;kunstuttrykk;utøver;beskrivelse;skole;kommune;dato;start;"
+    "slutt;sted;trinn;elever;avlyst\n"
+    "AS-V30-001;Fyrvokterens dagbok;kulturarv;Follo museum;;Rustad skole;Ås;17.03.2030;"
+    "09:00;10:30;Klasserommene;5-7;78;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        (
+            None,
+            "Merk: 1 forestilling er på en skole uten kulturkontakt koblet til en Slack-bruker, "
+            "og arbeidsområdet har ingen påminnelseskanal. Spørsmålet om tilbakemelding sendes "
+            "når en av delene er på plass.",
+        ),
+        (
+            "nn",
+            "Merk: 1 framsyning er på ein skule utan kulturkontakt kopla til ein Slack-brukar, "
+            "og arbeidsområdet har ingen påminningskanal. Spørsmålet om tilbakemelding blir "
+            "sendt når ein av delane er på plass.",
+        ),
+    ],
+)
+def test_one_performance_without_a_recipient_is_one_performance(tmp_path, language, note):
+    """Issue 14's «1 forestillinger er på skoler…»: the count decides the words."""
+    workspace_in(tmp_path, "T0LOCAL", language)
+    (tmp_path / "turneplan.csv").write_text(LONELY_TOURPLAN, encoding="utf-8")
+    result = run(tmp_path, "import", "turneplan", "turneplan.csv", "--team", "T0LOCAL")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Importert til T0LOCAL: ")
+    assert result.stderr.strip() == note
 
 
 def test_import_of_a_missing_file_says_so(tmp_path):

@@ -47,7 +47,7 @@ def _import(engine: Any, data: Any, **kwargs: Any) -> Any:
 def test_an_excel_file_imports_schools_municipalities_and_contacts(engine):
     data = _load(EXCEL_CSV)
     preview = _import(engine, data, dry_run=True)
-    assert preview.summary() == "3 nye kontakter, 3 nye skoler, 1 nye kommuner."
+    assert preview.summary() == "3 nye kontakter, 3 nye skoler, 1 ny kommune."
     with session_scope(engine) as session:
         assert session.exec(select(Contact)).all() == []  # a preview writes nothing
         assert session.exec(select(School)).all() == []
@@ -214,7 +214,7 @@ def test_the_cli_imports_all_or_nothing(tmp_path, monkeypatch):
     first = run_cli(["import", "kontakter", str(good), "--team", TEAM], db_url)
     assert first.exit_code == 0, first.output
     assert "Ny skole: Åsen skole (Ås)" in first.stdout
-    assert "Importert til T0TEST: 3 nye kontakter, 3 nye skoler, 1 nye kommuner." in first.stdout
+    assert "Importert til T0TEST: 3 nye kontakter, 3 nye skoler, 1 ny kommune." in first.stdout
     again = run_cli(["import", "kontakter", str(good), "--team", TEAM], db_url)
     assert "Importert til T0TEST: 3 kontakter uendret." in again.stdout
 
@@ -256,7 +256,7 @@ def test_import_in_slack_previews_then_stores_on_confirm(slack, sqlite_engine):
     preview = ack["view"]
     assert preview["callback_id"] == IMPORT_CONFIRM_CALLBACK
     text = visible_text(preview)
-    assert "3 nye kontakter, 3 nye skoler, 1 nye kommuner." in text
+    assert "3 nye kontakter, 3 nye skoler, 1 ny kommune." in text
     assert "Ny kontakt: Per Ødegård (kommunekontakt)" in text
     # The file was fetched from Slack with the bot token, never from anywhere else.
     [download] = slack.fake.calls_to("files-pri")
@@ -328,7 +328,8 @@ def test_the_calendar_yaml_imports_the_same_way(slack, sqlite_engine, monkeypatc
     )
     ack = _upload(slack, modal, "kalender.yaml", yaml_text.encode())
     preview = ack["view"]
-    assert "1 nye og 0 endrede rader" in visible_text(preview)
+    assert "I kalenderen: 1 ny rad, 0 endrede og 0 uendrede." in visible_text(preview)
+    assert "1 ny frist, 0 endret, 0 uendret" in visible_text(preview)
     with session_scope(sqlite_engine) as session:
         assert session.exec(select(Deadline)).all() == []  # the preview rolled back
     done = submit(slack, {**preview, "id": "V0PREVIEW"})

@@ -50,7 +50,13 @@ from storage.models import (
 from storage.outbox import open_alert, schedule_message
 from storage.personal_data import ERASED, unreviewed_columns
 from storage.reminders import mark_done, set_reminder_channel
-from storage.workspaces import add_coordinator, get_or_create_workspace, mark_installed
+from storage.workspaces import (
+    add_coordinator,
+    get_or_create_workspace,
+    mark_installed,
+    set_user_language,
+    set_workspace_language,
+)
 from tests.conftest import ADMIN, MEMBER, TEAM
 from tests.feedback_helpers import load_world
 from tests.helpers import add_contact, add_deadline, add_meeting, visible_text
@@ -141,6 +147,8 @@ def fill(engine: Engine, team_id: str) -> dict[str, Any]:
         )
         add_coordinator(session=session, team_id=team_id, user_id=PERSON, added_by=OTHER)
         add_coordinator(session=session, team_id=team_id, user_id=OTHER, added_by=PERSON)
+        set_user_language(session=session, team_id=team_id, user_id=PERSON, language="nn")
+        set_user_language(session=session, team_id=team_id, user_id=OTHER, language="en")
         mark_done(
             session=session,
             team_id=team_id,
@@ -412,6 +420,48 @@ def test_deleting_asks_first_and_a_no_deletes_nothing(engine: Engine, tmp_path: 
     assert not any(counts(engine, A).values())
 
 
+def test_the_command_line_and_the_readme_speak_the_workspaces_language(
+    engine: Engine, tmp_path: Path
+) -> None:
+    fill(engine, A)
+    fill(engine, B)
+    with session_scope(engine, write=True) as session:
+        set_workspace_language(session=session, team_id=A, language="nn")
+        set_workspace_language(session=session, team_id=B, language="en")
+    before = counts(engine, A)
+
+    exported = dks_bot(tmp_path, engine, "arbeidsområde", "eksporter", "--team", A, "--ut", "a.zip")
+    assert exported.returncode == 0, clean_output(exported)
+    tables = len([n for n in before.values() if n])
+    assert f"Skreiv {sum(before.values())} rader frå {tables} tabellar om {A}" in exported.stdout
+    files = read_zip(tmp_path / "a.zip")
+    readme = files["README.txt"].decode("utf-8-sig")
+    assert f"Alt DKS-boten har lagra om Slack-arbeidsområdet {A}, eksportert " in readme
+    assert "Kvar tabell i databasen har to filer" in readme and "Tidspunkt er i UTC." in readme
+    assert "- coordinator.csv og coordinator.json (2 rader): Personar som er lagde til" in readme
+    assert "- user_language.csv og user_language.json (2 rader): Språket kvar person" in readme
+    assert "Utelate med vilje:" in readme and "(inga skildring)" not in readme
+
+    # English: the confirmation before an erasure, each count in its form, and the answer.
+    declined = dks_bot(
+        tmp_path, engine, "person", "slett", "--team", B, "--bruker", PERSON, stdin="n\n"
+    )
+    assert declined.returncode == 1
+    output = clean_output(declined)
+    assert f"This is what happens to what concerns {PERSON} in the workspace {B}:" in output
+    assert "1 deleted" in output and "Nothing was deleted." in output
+    exported = dks_bot(
+        tmp_path, engine, "person", "eksporter", "--team", B, "--bruker", PERSON, "--ut", "p.zip"
+    )
+    assert exported.returncode == 0, clean_output(exported)
+    assert f"about {PERSON} in {B} to p.zip." in exported.stdout
+    readme = read_zip(tmp_path / "p.zip")["README.txt"].decode("utf-8-sig")
+    assert f"What the DKS bot has stored about {PERSON} in the Slack workspace {B}" in readme
+    assert "Anonymous feedback is not included" in readme
+    contact = csv_rows(read_zip(tmp_path / "p.zip"), "contact")[0]
+    assert contact["historical"] == "no"
+
+
 def test_a_deletion_or_export_must_name_an_existing_workspace(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -481,9 +531,14 @@ def test_a_person_export_holds_their_rows_and_erasure_leaves_no_trace_but_the_st
     ids = fill(engine, A)["answers"]
     fill(engine, B)
     theirs = rows_mentioning(engine, A, PERSON)
-    assert {"contact", "coordinator", "feedbackanswer", "audit_entry", "deadline_done"} <= set(
-        theirs
-    )
+    assert {
+        "contact",
+        "coordinator",
+        "feedbackanswer",
+        "audit_entry",
+        "deadline_done",
+        "user_language",
+    } <= set(theirs)
     others_before = rows_mentioning(engine, B, PERSON)
     anonymous_before = _answer_row(engine, ids["anonymous"])
     stats_before = _ratings(engine, A)
@@ -547,6 +602,8 @@ def test_a_person_export_holds_their_rows_and_erasure_leaves_no_trace_but_the_st
     assert [c["user_id"] for c in channel] == [ERASED]
     coordinators = rows_of(engine, reflected(engine).tables["coordinator"], A)
     assert [(c["user_id"], c["added_by"]) for c in coordinators] == [(OTHER, None)]
+    languages = rows_of(engine, reflected(engine).tables["user_language"], A)
+    assert [(row["user_id"], row["language"]) for row in languages] == [(OTHER, "en")]
     entries = rows_of(engine, reflected(engine).tables["audit_entry"], A)
     assert len(entries) == audit_before  # every event kept
     assert "done" in [e["action"] for e in entries if e["user_id"] == ERASED]
@@ -744,6 +801,13 @@ def test_coordinators_see_the_retention_and_the_commands_in_dks_admin(
     member = visible_text(slack.command("admin", user=MEMBER))
     assert "Koordinatorer" in member and "dks-bot" not in member
     assert ADMIN  # the coordinator above is the fake's workspace admin
+    # In nynorsk, with the number in its form.
+    with session_scope(sqlite_engine, write=True) as session:
+        set_workspace_language(session=session, team_id=TEAM, language="nn")
+    text = visible_text(slack.command("admin"))
+    assert "*Personvern:* Data om arbeidsområdet blir sletta 30 dagar etter at boten" in text
+    assert "Den som driftar boten, kan eksportere" in text
+    assert f"`dks-bot arbeidsområde eksporter --team {TEAM}`" in text
 
 
 def test_after_an_erasure_slack_shows_a_deleted_user_where_the_person_was(

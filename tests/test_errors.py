@@ -145,3 +145,29 @@ def test_a_reminder_button_while_the_database_fails_answers_at_once(
         ):
             time.sleep(0.02)
     assert any("deadline_done" in str(r.exc_info) for r in caplog.records), "it did fail"
+
+
+def test_the_apology_is_in_the_readers_language(slack: Any, sqlite_engine: Any) -> None:
+    from storage.db import session_scope
+    from storage.workspaces import set_user_language, set_workspace_language
+
+    seeded_workspace(sqlite_engine, TEAM)
+    with session_scope(sqlite_engine, write=True) as session:
+        set_workspace_language(session=session, team_id=TEAM, language="nn")
+    slack.app.view(BOOM_EARLY_VIEW)(fail_before_ack)
+    _, answer, _ = _submit(slack, BOOM_EARLY_VIEW)
+    assert isinstance(answer, dict)
+    assert answer["errors"]["title"] == (
+        "Noko gjekk gale hos meg. Det du har skrive, står her framleis: prøv igjen om litt."
+    )
+    _, answer, _ = _submit(slack, BOOM_EARLY_VIEW, blocks=[QUESTION])
+    assert isinstance(answer, dict)
+    shown = json.dumps(answer["view"], ensure_ascii=False)
+    assert "Noko gjekk gale hos meg, og eg fekk ikkje svart" in shown and '"Lukk"' in shown
+    # A reader's own choice wins over the workspace's.
+    with session_scope(sqlite_engine, write=True) as session:
+        set_user_language(session=session, team_id=TEAM, user_id=ADMIN, language="en")
+    _, answer, _ = _submit(slack, BOOM_EARLY_VIEW, blocks=[QUESTION])
+    assert isinstance(answer, dict)
+    shown = json.dumps(answer["view"], ensure_ascii=False)
+    assert "Something went wrong on my side" in shown and '"Close"' in shown

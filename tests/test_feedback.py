@@ -517,7 +517,7 @@ def test_summary_shows_comments_to_coordinators_and_averages_to_everyone(
     assert_valid_message(reply)
     text = visible_text(reply)
     assert "Tilbakemeldinger – Brødrene Løvehjerte – en fortelling om mot" in text
-    assert "2 svar · svar fra 1 av 1 holdte forestilling (100\u00a0%)" in text
+    assert "2 svar · svar fra 1 av 1 holdt forestilling (100\u00a0%)" in text
     assert "Helhetsinntrykk: *4,5*" in text and "Praktisk gjennomføring: *2,5*" in text
     assert "«Passet fint til norskfaget.»" in text and f"<@{MEMBER}>" in text
     assert "«For lite plass.»\n— anonym, Ås ungdomsskole" in text

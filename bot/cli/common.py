@@ -1,4 +1,9 @@
-"""What the command groups share: settings, the database, `--team`, and how a command fails."""
+"""What the command groups share: settings, the database, `--team`, and how a command fails.
+
+What a command says about a workspace is in the workspace's language: `team_session` speaks
+it inside its block, and `team_language` reads it for a command that opens its own sessions.
+Messages before the workspace is known are in bokmål. The CLI's own --help stays English.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from bot.settings import Settings, SettingsError
+from handlers.core.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -91,28 +97,41 @@ def resolve_team(settings: Settings, session: Session, team: str | None) -> str:
         if len(installed) == 1:
             return installed[0]
         if not installed:
-            _choose(known, "boten er ikke installert i noe arbeidsområde ennå")
-        _choose(known, "boten er installert i flere arbeidsområder")
+            _choose(known, _("boten er ikke installert i noe arbeidsområde ennå"))
+        _choose(known, _("boten er installert i flere arbeidsområder"))
     if single:
         return _token_team(settings)[0]
-    _choose(known, "uten SLACK_BOT_TOKEN vet ikke boten hvilket")
+    _choose(known, _("uten SLACK_BOT_TOKEN vet ikke boten hvilket"))
 
 
 @contextmanager
 def team_session(
     settings: Settings, team: str | None, *, write: bool = False
 ) -> Iterator[tuple[Session, str]]:
-    """A session on the migrated database and the workspace a command works on (`--team`).
+    """A session on the migrated database and the workspace a command works on (`--team`),
+    speaking the workspace's language inside the block.
 
     The workspace is settled first, in a read session of its own: asking Slack must not hold
     the database's write lock."""
+    from handlers.core.i18n import use_language
     from storage.db import session_scope
+    from storage.workspaces import workspace_language
 
     engine = open_database(settings)
     with session_scope(engine) as session:
         team_id = resolve_team(settings, session, team)
-    with session_scope(engine, write=write) as session:
+        language = workspace_language(session=session, team_id=team_id)
+    with use_language(language), session_scope(engine, write=write) as session:
         yield session, team_id
+
+
+def team_language(engine: Engine, team_id: str) -> str | None:
+    """The workspace's language (None: bokmål), for `use_language`."""
+    from storage.db import session_scope
+    from storage.workspaces import workspace_language
+
+    with session_scope(engine) as session:
+        return workspace_language(session=session, team_id=team_id)
 
 
 def _known_teams(settings: Settings, session: Session) -> dict[str, str | None]:
@@ -130,10 +149,10 @@ def _known_teams(settings: Settings, session: Session) -> dict[str, str | None]:
         known.update(installed_team_names(session=session))
     shell_team = _shell_team()
     if shell_team in known:
-        known[shell_team] = "det lokale skallet, dks-bot shell"
+        known[shell_team] = _("det lokale skallet, dks-bot shell")
     elif not settings.has_slack_credentials:
         # Trying the bot without Slack: the shell's workspace is there to be named.
-        known[shell_team] = "det lokale skallet, dks-bot shell"
+        known[shell_team] = _("det lokale skallet, dks-bot shell")
     return known
 
 
@@ -161,20 +180,26 @@ def _token_team(settings: Settings) -> tuple[str, str | None]:
     try:
         response = client.auth_test()
     except SlackApiError as err:
-        error = str(err.response.get("error") or "ukjent feil")[:80]
+        error = str(err.response.get("error") or _("ukjent feil"))[:80]
         fail(
-            f"Slack godtar ikke SLACK_BOT_TOKEN ({error}), så arbeidsområdet er ukjent: "
-            "sjekk tokenet (Slack-appen → OAuth & Permissions)."
+            _(
+                "Slack godtar ikke SLACK_BOT_TOKEN (%(error)s), så arbeidsområdet er ukjent: "
+                "sjekk tokenet (Slack-appen → OAuth & Permissions)."
+            )
+            % {"error": error}
         )
     except (SlackClientError, OSError, HTTPException) as err:
         reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         fail(
-            f"fikk ikke kontakt med Slack ({settings.slack_api_url}) for å finne "
-            f"arbeidsområdet til SLACK_BOT_TOKEN: {reason}. Prøv igjen, eller bruk --team."
+            _(
+                "fikk ikke kontakt med Slack (%(url)s) for å finne arbeidsområdet til "
+                "SLACK_BOT_TOKEN: %(reason)s. Prøv igjen, eller bruk --team."
+            )
+            % {"url": settings.slack_api_url, "reason": reason}
         )
     team_id = response.get("team_id")
     if not isinstance(team_id, str) or not team_id:
-        fail("Slack svarte på auth.test uten arbeidsområde (team_id); bruk --team.")
+        fail(_("Slack svarte på auth.test uten arbeidsområde (team_id); bruk --team."))
     name = response.get("team")
     return team_id, name if isinstance(name, str) and name else None
 
@@ -188,14 +213,27 @@ def _listing(known: dict[str, str | None]) -> str:
 
 def _no_such_team(team: str, known: dict[str, str | None]) -> NoReturn:
     if not known:
-        fail(f"finner ikke arbeidsområdet «{team}», og det finnes ingen arbeidsområder ennå.")
-    fail(f"finner ikke arbeidsområdet «{team}». Velg et av disse:\n{_listing(known)}")
+        fail(
+            _("finner ikke arbeidsområdet «%(team)s», og det finnes ingen arbeidsområder ennå.")
+            % {"team": team}
+        )
+    fail(
+        _("finner ikke arbeidsområdet «%(team)s». Velg et av disse:\n%(choices)s")
+        % {"team": team, "choices": _listing(known)}
+    )
 
 
 def _choose(known: dict[str, str | None], why: str) -> NoReturn:
     if not known:
         fail(
-            f"vet ikke hvilket arbeidsområde du mener: {why}, og det finnes ingen arbeidsområder "
-            "ennå. Sett SLACK_BOT_TOKEN for ett arbeidsområde, eller installer boten."
+            _(
+                "vet ikke hvilket arbeidsområde du mener: %(why)s, og det finnes ingen "
+                "arbeidsområder ennå. Sett SLACK_BOT_TOKEN for ett arbeidsområde, eller "
+                "installer boten."
+            )
+            % {"why": why}
         )
-    fail(f"velg arbeidsområde med --team ({why}). Disse finnes:\n{_listing(known)}")
+    fail(
+        _("velg arbeidsområde med --team (%(why)s). Disse finnes:\n%(choices)s")
+        % {"why": why, "choices": _listing(known)}
+    )

@@ -1,4 +1,8 @@
-"""`dks-bot export kalender|tilbakemeldinger`: files for Outlook, Google Calendar and reports."""
+"""`dks-bot export kalender|tilbakemeldinger`: files for Outlook, Google Calendar and reports.
+
+The files (column names, the calendar's words) and what the command says about them are in
+the workspace's language (`team_session` speaks it).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import TeamOption, fail, load_settings, team_session
+from handlers.core.i18n import _, gettext, ngettext
 
 app = typer.Typer(help="Export data files.", no_args_is_help=True)
 
@@ -33,7 +38,10 @@ def _date_option(name: str, raw: str | None) -> date | None:
         return None
     parsed = parse_date(raw.strip())
     if parsed is None:
-        fail(f"{name} må være en dato som 2026-08-01 eller 01.08.2026 (fikk «{raw}»).")
+        fail(
+            _("%(option)s må være en dato som 2026-08-01 eller 01.08.2026 (fikk «%(value)s»).")
+            % {"option": name, "value": raw}
+        )
     return parsed
 
 
@@ -55,19 +63,24 @@ def export_feedback_cmd(
     settings = load_settings()
     fmt = format.strip().lower()
     if fmt not in FORMATS:
-        fail(f"--format må være csv eller xlsx (fikk «{format}»).")
+        fail(_("--format må være csv eller xlsx (fikk «%(value)s»).") % {"value": format})
     start, end = _date_option("--fra", fra), _date_option("--til", til)
     if start and end and end < start:
-        fail("--til må være samme dag som eller etter --fra.")
+        fail(_("--til må være samme dag som eller etter --fra."))
     if ut is None and fmt == "xlsx" and sys.stdout.isatty():
-        fail("en xlsx-fil kan ikke vises i terminalen; bruk --ut FIL.")
+        fail(_("en xlsx-fil kan ikke vises i terminalen; bruk --ut FIL."))
     with team_session(settings, team) as (session, team_id):
         rows = list(
             export_rows(
                 session=session, team_id=team_id, tz=settings.timezone, start=start, end=end
             )
         )
-    _write(render(fmt, rows), ut, f"Skrev {len(rows)} svar til {ut}.")
+        # Column names and words in the workspace's language, the one in force here.
+        content = render(fmt, rows, gettext)
+        written = ngettext(
+            "Skrev %(n)d svar til %(file)s.", "Skrev %(n)d svar til %(file)s.", len(rows)
+        ) % {"n": len(rows), "file": ut}
+    _write(content, ut, written)
 
 
 @app.command("kalender")
@@ -75,11 +88,13 @@ def export_calendar_cmd(ut: OutOption = None, team: TeamOption = None) -> None:
     """Export deadlines and meetings as iCalendar (RFC 5545) for Outlook and Google Calendar."""
     from datetime import UTC, datetime
 
-    from storage.ics import calendar_ics
+    # The calendar's words in the workspace's language, as the feed and the DM have them.
+    from handlers.calendar.feed import workspace_ics
 
     settings = load_settings()
     with team_session(settings, team) as (session, team_id):
-        content = calendar_ics(
+        content = workspace_ics(
             session=session, team_id=team_id, tz=settings.timezone, now=datetime.now(UTC)
         )
-    _write(content, ut, f"Skrev kalenderen for {team_id} til {ut}.")
+        written = _("Skrev kalenderen for %(team)s til %(file)s.") % {"team": team_id, "file": ut}
+    _write(content, ut, written)

@@ -1,4 +1,8 @@
-"""`dks-bot import kalender|kontakter|turneplan`: data files into the database, all or nothing."""
+"""`dks-bot import kalender|kontakter|turneplan`: data files into the database, all or nothing.
+
+What a command says about the import is in the workspace's language once the workspace is
+known (a file that fails to load is reported before that, in bokmål).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import typer
 
 from bot.cli.common import TeamOption, fail, load_settings, team_session
 from bot.settings import Settings
+from handlers.core.i18n import _, current_language, ngettext, use_language
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -28,7 +33,10 @@ Result = TypeVar("Result")
 
 def _refuse_import(file: Path, errors: Iterable[object]) -> NoReturn:
     """Every importer is all or nothing: list each bad row, store nothing, exit 1."""
-    typer.echo(f"Ingenting ble importert. Rett opp dette i {file} og prøv igjen:", err=True)
+    typer.echo(
+        _("Ingenting ble importert. Rett opp dette i %(file)s og prøv igjen:") % {"file": file},
+        err=True,
+    )
     for row in errors:
         typer.echo(f"  {row}", err=True)
     raise typer.Exit(1)
@@ -41,24 +49,28 @@ def _import_file(
     error: type[FileError],
     load: Callable[[Path], Data],
     store: Callable[[Session, str, Data, Settings], Result],
-) -> tuple[str, Result]:
+) -> tuple[str, Result, str | None]:
     """Load and check `file`, then store it for the workspace in one transaction.
 
     Exit 2 on bad settings or a missing file; exit 1, listing every bad row, when the file
-    (or storing it) fails with `error`. Returns the workspace and what `store` returned."""
+    (or storing it) fails with `error`. Returns the workspace, what `store` returned and the
+    workspace's language (for `use_language`)."""
     settings = load_settings()
     if not file.is_file():
-        fail(f"finner ikke filen {file}.")
+        fail(_("finner ikke filen %(file)s.") % {"file": file})
     try:
         data = load(file)
     except error as err:
         _refuse_import(file, err.errors)
+    language: str | None = None
     try:
         with team_session(settings, team, write=True) as (session, team_id):
+            language = current_language()
             result = store(session, team_id, data, settings)
     except error as err:
-        _refuse_import(file, err.errors)
-    return team_id, result
+        with use_language(language):
+            _refuse_import(file, err.errors)
+    return team_id, result, language
 
 
 @app.command("kalender")
@@ -83,10 +95,14 @@ def import_calendar_cmd(
         workspace.seeded_at = workspace.seeded_at or utcnow()
         return import_calendar(session=session, team_id=team_id, data=data)
 
-    team_id, result = _import_file(
+    team_id, result, language = _import_file(
         file, team, error=ImportValidationError, load=load_calendar, store=store
     )
-    typer.echo(f"Importert til {team_id}. {result.describe().capitalize()}.")
+    with use_language(language):
+        typer.echo(
+            _("Importert til %(team)s. %(summary)s.")
+            % {"team": team_id, "summary": _capitalized(result.describe())}
+        )
 
 
 @app.command("turneplan")
@@ -121,17 +137,26 @@ def import_tourplan_cmd(
             grace=timedelta(hours=settings.reminder_grace_hours),
         )
 
-    team_id, result = _import_file(
+    team_id, result, language = _import_file(
         file, team, error=TourplanImportError, load=load_tourplan, store=store
     )
-    typer.echo(f"Importert til {team_id}: {result}")
-    if result.prompts.without_target:
-        typer.echo(
-            f"Merk: {result.prompts.without_target} forestillinger er på skoler uten "
-            "kulturkontakt koblet til en Slack-bruker, og arbeidsområdet har ingen "
-            "påminnelseskanal. Spørsmålene om tilbakemelding sendes når en av delene er på plass.",
-            err=True,
-        )
+    with use_language(language):
+        typer.echo(_("Importert til %(team)s: %(summary)s") % {"team": team_id, "summary": result})
+        stranded = result.prompts.without_target
+        if stranded:
+            typer.echo(
+                ngettext(
+                    "Merk: %(n)d forestilling er på en skole uten kulturkontakt koblet til en "
+                    "Slack-bruker, og arbeidsområdet har ingen påminnelseskanal. Spørsmålet om "
+                    "tilbakemelding sendes når en av delene er på plass.",
+                    "Merk: %(n)d forestillinger er på skoler uten kulturkontakt koblet til en "
+                    "Slack-bruker, og arbeidsområdet har ingen påminnelseskanal. Spørsmålene om "
+                    "tilbakemelding sendes når en av delene er på plass.",
+                    stranded,
+                )
+                % {"n": stranded},
+                err=True,
+            )
 
 
 @app.command("kontakter")
@@ -163,10 +188,18 @@ def import_contacts_cmd(
             dry_run=dry_run,
         )
 
-    team_id, result = _import_file(
+    team_id, result, language = _import_file(
         file, team, error=ContactImportError, load=load_contacts, store=store
     )
-    for line in result.changes:
-        typer.echo(f"  {line}")
-    verb = "Ville importert" if dry_run else "Importert"
-    typer.echo(f"{verb} til {team_id}: {result.summary()}")
+    with use_language(language):
+        for line in result.changes:
+            typer.echo(f"  {line}")
+        if dry_run:
+            done = _("Ville importert til %(team)s: %(summary)s")
+        else:
+            done = _("Importert til %(team)s: %(summary)s")
+        typer.echo(done % {"team": team_id, "summary": result.summary()})
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]

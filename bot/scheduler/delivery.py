@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 from bot.scheduler.history import Held, HistoryCheck, retry_after
 from bot.scheduler.sender import AsyncSender, NoToken, Timing
 from bot.settings import Settings
+from handlers.core.i18n import SOURCE, use_language
 from handlers.core.outbox_kinds import KindRegistry, RenderedMessage, late_note
 from handlers.core.services import Clock
 from storage.db import session_scope
@@ -41,6 +42,7 @@ from storage.models import outbox_marker
 from storage.outbox import (
     Claim,
     clear_alerts,
+    is_person,
     mark_attempting,
     mark_cancelled,
     mark_failed,
@@ -90,6 +92,8 @@ class Outgoing:
     rendered: RenderedMessage
     late: bool
     args: dict[str, Any]
+    # The reader's language it was rendered in (the late note added later is in it too).
+    language: str = SOURCE
 
     def body(self, channel: str) -> dict[str, Any]:
         return {"channel": channel, **self.args}
@@ -329,17 +333,20 @@ class MessageDelivery:
     def _is_late(self, claim: Claim, now: datetime) -> bool:
         return claim.late or now - claim.due_at > LATE_AFTER
 
-    def _outgoing(self, claim: Claim, rendered: RenderedMessage, *, late: bool) -> Outgoing:
+    def _outgoing(
+        self, claim: Claim, rendered: RenderedMessage, *, late: bool, language: str
+    ) -> Outgoing:
         blocks = _with_marker(rendered.blocks, outbox_marker(claim.id))
         if late:
-            blocks.append(late_note(claim.due_at, self.settings.timezone).to_dict())
+            with use_language(language):
+                blocks.append(late_note(claim.due_at, self.settings.timezone).to_dict())
         args = {
             "text": rendered.text,
             "blocks": blocks,
             "unfurl_links": False,
             "unfurl_media": False,
         }
-        return Outgoing(rendered=rendered, late=late, args=args)
+        return Outgoing(rendered=rendered, late=late, args=args, language=language)
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -402,7 +409,9 @@ class MessageDelivery:
             stats.add("cancelled")
             return None
         if outgoing.late != late:  # it became late between rendering and now
-            outgoing = self._outgoing(claim, outgoing.rendered, late=late)
+            outgoing = self._outgoing(
+                claim, outgoing.rendered, late=late, language=outgoing.language
+            )
         try:
             client = self.sender.client(claim.team_id)
             channel = await self._channel_for(claim, outgoing.rendered.channel or claim.target)
@@ -453,7 +462,7 @@ class MessageDelivery:
 
     async def _channel_for(self, claim: Claim, target: str) -> str:
         """Users get a DM: open (or find) the conversation, so history can be read later."""
-        if not target.startswith(("U", "W")):
+        if not is_person(target):
             return target
         key = f"{claim.team_id}:{target}"
         if key not in self._dm_channels:

@@ -1,7 +1,8 @@
 """The clock's engine: `Scheduler`, the APScheduler job and its tick.
 
 A tick re-plans reminders now and then (`refresh`), claims due rows under a lease (`_claim`),
-renders them on the tick's thread (`_render`, ahead of their time for kinds that can be) while
+renders them on the tick's thread (`_render`, ahead of their time for kinds that can be; each
+in its reader's language: a channel's the workspace's, a DM the person's own) while
 the sender's event loop posts them, every channel at once and each at Slack's pace
 (`_post_batch`). A message rendered ahead is rendered again when its workspace's inputs moved
 before its time (`_InputCheck`). What happens to each row, from its post to the history check
@@ -27,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 import handlers
 from bot.scheduler.delivery import (
@@ -41,10 +43,11 @@ from bot.scheduler.history import HistoryCheck
 from bot.scheduler.retention import RetentionPurge
 from bot.scheduler.sender import AsyncSender
 from bot.settings import Settings
+from handlers.core.i18n import pick, use_language
 from handlers.core.outbox_kinds import KindRegistry, RenderedMessage, late_note
 from handlers.core.services import Clock, system_clock
 from storage.db import session_scope
-from storage.outbox import Claim, claim_due, get_messages
+from storage.outbox import Claim, claim_due, get_messages, is_person, recipient_languages
 from storage.reminders import reconcile, reminder_teams
 
 log = logging.getLogger(__name__)
@@ -444,18 +447,22 @@ class Scheduler(MessageDelivery):
         """Render the batch kind by kind in one read session (shared lookups), and serialise
         each message once, as it will be posted.
 
-        A message is rendered as of its time (`send_at`), or now if that has passed. For those
-        rendered ahead, their workspace's inputs token is read first, before the rows, into
-        `ahead_tokens`: a change after that read shows as a moved token."""
+        A message is rendered as of its time (`send_at`), or now if that has passed, and in
+        its reader's language (`_Readers`): a channel's the workspace's, a person's their
+        own, else the workspace's. For those rendered ahead, their workspace's inputs token is
+        read first, before the rows, into `ahead_tokens`: a change after that read shows as a
+        moved token."""
         clock_now = self.clock()
         out: dict[int, Outgoing | Exception | None] = {}
-        groups: dict[tuple[str, datetime], list[Claim]] = defaultdict(list)
-        for claim in claims:
-            groups[(claim.kind, max(claim.send_at, clock_now))].append(claim)
         rendered: dict[int, RenderedMessage | None] = {}
         moment_of: dict[int, datetime] = {}
         with session_scope(self.engine) as session:
-            for (name, moment), group in groups.items():
+            readers = _Readers(session, claims)
+            groups: dict[tuple[str, datetime, str], list[Claim]] = defaultdict(list)
+            for claim in claims:
+                moment = max(claim.send_at, clock_now)
+                groups[(claim.kind, moment, readers.of(claim))].append(claim)
+            for (name, moment, language), group in groups.items():
                 ids = [claim.id for claim in group]
                 kind = self.kinds.get(name)
                 if kind is None:
@@ -467,7 +474,19 @@ class Scheduler(MessageDelivery):
                         ahead_tokens.update({c.id: tokens.get(c.team_id) for c in group})
                     rows = get_messages(session=session, ids=ids)
                     local = moment.astimezone(self.settings.timezone)
-                    rendered.update(kind.render_all(session, rows, local))
+                    with use_language(language):
+                        found = kind.render_all(session, rows, local)
+                    # A message the kind sends elsewhere (a DM that falls back to a channel)
+                    # is written for the reader there.
+                    for row in rows:
+                        message = found.get(row.id or 0)
+                        if message is not None and message.channel not in (None, row.target):
+                            there = readers.of_target(row.team_id, str(message.channel))
+                            if there != language:
+                                readers.moved(row.id or 0, there)
+                                with use_language(there):
+                                    found.update(kind.render_all(session, [row], local))
+                    rendered.update(found)
                     moment_of.update({i: moment for i in ids})
                 except Exception as err:
                     log.exception("rendering %d %r messages failed", len(ids), name)
@@ -481,11 +500,44 @@ class Scheduler(MessageDelivery):
                 continue
             try:
                 late = self._is_late(claim, moment_of[claim.id])
-                out[claim.id] = self._outgoing(claim, message, late=late)
+                out[claim.id] = self._outgoing(
+                    claim, message, late=late, language=readers.of(claim)
+                )
             except Exception as err:  # e.g. a renderer put something JSON cannot hold
                 log.exception("outbox message %s cannot be serialised", claim.id)
                 out[claim.id] = err
         return out
+
+
+class _Readers:
+    """The language each message of a batch is written in, from the stored choices read in
+    one or two queries for the whole batch (storage.outbox.recipient_languages)."""
+
+    def __init__(self, session: Session, claims: Sequence[Claim]) -> None:
+        self._session = session
+        self._asked = {(claim.team_id, claim.target) for claim in claims}
+        self._languages = recipient_languages(session=session, recipients=self._asked)
+        self._moved: dict[int, str] = {}
+
+    def of(self, claim: Claim) -> str:
+        found = self._moved.get(claim.id)
+        return found if found is not None else self.of_target(claim.team_id, claim.target)
+
+    def of_target(self, team_id: str, target: str) -> str:
+        known = self._languages
+        if team_id not in known.workspaces or (
+            is_person(target) and (team_id, target) not in self._asked
+        ):
+            # A reader this batch did not look up (a message the kind sends elsewhere).
+            more = recipient_languages(session=self._session, recipients=[(team_id, target)])
+            known.workspaces.update(more.workspaces)
+            known.people.update(more.people)
+            self._asked.add((team_id, target))
+        return pick(*known.of(team_id, target))
+
+    def moved(self, message_id: int, language: str) -> None:
+        """The message goes to a reader of `language` (the kind sent it elsewhere)."""
+        self._moved[message_id] = language
 
 
 @dataclass

@@ -8,22 +8,25 @@ Coordinators also see the data retention and the export/delete commands (privacy
 from __future__ import annotations
 
 from handlers.admin.commands import run_admin, writes
-from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.commands import Subcommand
 from handlers.core.feature import Feature, no_listeners
+from handlers.core.i18n import N_
 
 SUBCOMMANDS = [
     Subcommand(
         name="admin",
-        aliases=("koordinator", "koordinatorer", "roller"),
-        summary="viser hvem som er koordinatorer, og for koordinatorer hvor lenge data om "
-        "arbeidsområdet lagres; en koordinator kan legge til og fjerne "
-        "(`legg til @navn`, `fjern @navn`).",
-        example=f"{COMMAND} admin legg til @kari",
+        aliases=("koordinator", "koordinatorer", "koordinatorar", "coordinators", "roller"),
+        summary=N_(
+            "viser hvem som er koordinatorer, og for koordinatorer hvor lenge data om "
+            "arbeidsområdet lagres; en koordinator kan legge til og fjerne "
+            "(`legg til @navn`, `fjern @navn`)."
+        ),
+        example=N_("/dks admin legg til @kari"),
         run=run_admin,
         coordinator=writes,
-        refusal=(
+        refusal=N_(
             "Bare koordinatorer kan legge til eller fjerne koordinatorer. "
-            f"Skriv `{COMMAND} admin` for å se hvem som er det."
+            "Skriv `/dks admin` for å se hvem som er det."
         ),
     )
 ]

@@ -13,16 +13,18 @@ from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from handlers.admin.privacy import privacy_text
-from handlers.core.commands import COMMAND, CommandRequest, Reply
+from handlers.core.commands import CommandRequest, Reply
 from handlers.core.format import escape
+from handlers.core.i18n import _, ngettext
 from storage import audit
 from storage.folding import fold
 from storage.workspaces import add_coordinator, listed_coordinators, remove_coordinator
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-LIST_WORDS = ("liste", "list", "vis")
+# The words after `/dks admin`, as a reader of each language types them (folded).
+LIST_WORDS = ("liste", "list", "vis", "show")
 ADD_WORDS = ("legg til", "leggtil", "add")
-REMOVE_WORDS = ("fjern", "remove", "slett")
+REMOVE_WORDS = ("fjern", "remove", "slett", "delete")
 
 
 def mentioned_users(text: str) -> list[str]:
@@ -53,14 +55,13 @@ def _text(text: str) -> Reply:
 def _listing(request: CommandRequest) -> Reply:
     with request.services.session() as session:
         listed = list(listed_coordinators(session=session, team_id=request.team_id))
-    people = ", ".join(f"<@{u}>" for u in listed) if listed else "ingen ennå"
-    text = (
-        f"*Koordinatorer* kan endre frister, møter, kontakter og skoler, importere og "
-        f"eksportere. Administratorer og eiere av Slack-arbeidsområdet er alltid "
-        f"koordinatorer. I tillegg: {people}.\n"
-        f"Legg til eller fjern med `{COMMAND} admin legg til @navn` og "
-        f"`{COMMAND} admin fjern @navn`."
-    )
+    people = _people(listed) if listed else _("ingen ennå")
+    text = _(
+        "*Koordinatorer* kan endre frister, møter, kontakter og skoler, importere og "
+        "eksportere. Administratorer og eiere av Slack-arbeidsområdet er alltid "
+        "koordinatorer. I tillegg: %(people)s.\n"
+        "Legg til eller fjern med `/dks admin legg til @navn` og `/dks admin fjern @navn`."
+    ) % {"people": people}
     services = request.services
     if services.roles.is_coordinator(
         client=request.client, team_id=request.team_id, user_id=request.user_id
@@ -107,38 +108,74 @@ def _people(users: list[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
+def _not_understood(args: str) -> Reply:
+    return _text(
+        _(
+            "Jeg forstod ikke «%(words)s». Skriv `/dks admin legg til @navn`, "
+            "`/dks admin fjern @navn` eller `/dks admin` for å se hvem som er koordinatorer."
+        )
+        % {"words": escape(args[:60])}
+    )
+
+
+def _nobody(adding: bool) -> Reply:
+    if adding:
+        return _text(
+            _(
+                "Jeg fant ingen person i det du skrev. Skriv @ og velg personen fra lista, "
+                "for eksempel `/dks admin legg til @kari`."
+            )
+        )
+    return _text(
+        _(
+            "Jeg fant ingen person i det du skrev. Skriv @ og velg personen fra lista, "
+            "for eksempel `/dks admin fjern @kari`."
+        )
+    )
+
+
+def _outcome(done: list[str], already: list[str], *, adding: bool) -> list[str]:
+    lines = []
+    if done and adding:
+        lines.append(
+            ngettext(
+                ":white_check_mark: %(people)s er nå koordinator.",
+                ":white_check_mark: %(people)s er nå koordinatorer.",
+                len(done),
+            )
+            % {"people": _people(done)}
+        )
+    elif done:
+        lines.append(
+            _(":white_check_mark: %(people)s er ikke lenger på lista over koordinatorer.")
+            % {"people": _people(done)}
+        )
+    if already and adding:
+        lines.append(
+            ngettext(
+                "%(people)s var allerede koordinator.",
+                "%(people)s var allerede koordinatorer.",
+                len(already),
+            )
+            % {"people": _people(already)}
+        )
+    elif already:
+        lines.append(_("%(people)s stod ikke på lista.") % {"people": _people(already)})
+    return lines
+
+
 def run_admin(request: CommandRequest) -> Reply:
     verb = verb_of(request.args)
     if verb == "list":
         return _listing(request)
     if verb is None:
-        return _text(
-            f"Jeg forstod ikke «{escape(request.args[:60])}». Skriv "
-            f"`{COMMAND} admin legg til @navn`, `{COMMAND} admin fjern @navn` eller "
-            f"`{COMMAND} admin` for å se hvem som er koordinatorer."
-        )
+        return _not_understood(request.args)
     adding = verb == "add"
     users = mentioned_users(request.args)
     if not users:
-        example = "legg til" if adding else "fjern"
-        return _text(
-            "Jeg fant ingen person i det du skrev. Skriv @ og velg personen fra lista, "
-            f"for eksempel `{COMMAND} admin {example} @kari`."
-        )
+        return _nobody(adding)
     done, already = _change(request, users, adding=adding)
-    lines = []
-    if done:
-        lines.append(
-            f":white_check_mark: {_people(done)} er nå koordinator."
-            if adding
-            else f":white_check_mark: {_people(done)} er ikke lenger på lista over koordinatorer."
-        )
-    if already:
-        lines.append(
-            f"{_people(already)} var allerede koordinator."
-            if adding
-            else f"{_people(already)} stod ikke på lista."
-        )
+    lines = _outcome(done, already, adding=adding)
     if not adding:
         roles, client = request.services.roles, request.client
         admins = [
@@ -148,7 +185,13 @@ def run_admin(request: CommandRequest) -> Reply:
         ]
         if admins:
             lines.append(
-                f"{_people(admins)} er administrator i Slack-arbeidsområdet og er derfor "
-                "fortsatt koordinator."
+                ngettext(
+                    "%(people)s er administrator i Slack-arbeidsområdet og er derfor "
+                    "fortsatt koordinator.",
+                    "%(people)s er administratorer i Slack-arbeidsområdet og er derfor "
+                    "fortsatt koordinatorer.",
+                    len(admins),
+                )
+                % {"people": _people(admins)}
             )
     return _text("\n".join(lines))

@@ -17,14 +17,21 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.calendar.feed import run_calendar
+from handlers.calendar.feed import CALENDAR, CALENDAR_WORDS, run_calendar
 from handlers.calendar.listeners import (
     rotate,
     send_from_home,
     send_from_message,
     show_more,
 )
-from handlers.calendar.lists import DEFAULT_COUNT, DEFAULT_DAYS, run_deadlines, run_meetings
+from handlers.calendar.lists import (
+    DEADLINE_WORDS,
+    DEADLINES,
+    MEETING_WORDS,
+    MEETINGS,
+    run_deadlines,
+    run_meetings,
+)
 from handlers.calendar.views import (
     DEADLINES_MORE_ACTION,
     MEETINGS_MORE_ACTION,
@@ -32,41 +39,49 @@ from handlers.calendar.views import (
     SEND_FILE_ACTION,
 )
 from handlers.core.access import coordinator_only
-from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.commands import Subcommand
 from handlers.core.feature import Feature
+from handlers.core.i18n import N_
 from handlers.core.lazy import acknowledge
 from handlers.home.views import HOME_EXPORT
 
+# The summaries name DEFAULT_COUNT and DEFAULT_DAYS (5 and 90) in words, whole sentences for
+# the catalogs; tests/test_i18n_imports.py checks that they agree with lists.py.
 SUBCOMMANDS = [
     Subcommand(
-        name="frist",
-        aliases=("frister", "deadline"),
-        summary=(
-            f"de neste {DEFAULT_COUNT} fristene ({DEFAULT_DAYS} dager fram). "
+        name=DEADLINES.subcommand,
+        words=DEADLINE_WORDS,
+        aliases=("frister", "fristar", "deadlines"),
+        summary=N_(
+            "de neste 5 fristene (90 dager fram). "
             "Legg til et søkeord for å filtrere, eller «alle» for alle kommende."
         ),
-        example=f"{COMMAND} frist rapportering",
+        example=N_("/dks frist rapportering"),
         run=run_deadlines,
     ),
     Subcommand(
-        name="møte",
-        aliases=("møter", "mote", "moter", "moete"),
-        summary=(
-            f"de neste {DEFAULT_COUNT} møtene og samlingene ({DEFAULT_DAYS} dager fram), "
-            "med tid, sted og om de er digitale. Søkeord og «alle» virker som for frister."
+        name=MEETINGS.subcommand,
+        words=MEETING_WORDS,
+        aliases=("møter", "møta", "mote", "moter", "moete", "meetings"),
+        summary=N_(
+            "de neste 5 møtene og samlingene (90 dager fram), med tid, sted og om de er "
+            "digitale. Søkeord og «alle» virker som for frister."
         ),
-        example=f"{COMMAND} møte nettverk",
+        example=N_("/dks møte nettverk"),
         run=run_meetings,
     ),
 ]
 
 FEED_SUBCOMMANDS = [
     Subcommand(
-        name="kalender",
-        aliases=("ics", "abonner"),
-        summary="gir adressen til å abonnere på fristene og møtene i Outlook eller Google "
-        "Kalender (bare koordinatorer; `ny` lager en ny hemmelig adresse).",
-        example=f"{COMMAND} kalender",
+        name=CALENDAR,
+        words=CALENDAR_WORDS,
+        aliases=("ics", "abonner", "subscribe"),
+        summary=N_(
+            "gir adressen til å abonnere på fristene og møtene i Outlook eller Google "
+            "Kalender (bare koordinatorer; `ny` lager en ny hemmelig adresse)."
+        ),
+        example=N_("/dks kalender"),
         run=run_calendar,
         # The address alone gives the whole calendar to whoever has it.
         coordinator=True,

@@ -14,11 +14,12 @@ from handlers.calendar.feed import feed_reply, send_file
 from handlers.calendar.lists import BY_MORE_ACTION, build_reply
 from handlers.calendar.views import parse_more_value
 from handlers.core.access import Actor
+from handlers.core.i18n import N_, _
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 
-SENT = "Kalenderfilen er sendt til deg i en direktemelding."
-NOT_SENT = "Jeg fikk ikke sendt filen akkurat nå. Prøv igjen om litt."
+SENT = N_("Kalenderfilen er sendt til deg i en direktemelding.")
+NOT_SENT = N_("Jeg fikk ikke sendt filen akkurat nå. Prøv igjen om litt.")
 
 
 @logs_failures
@@ -57,7 +58,7 @@ def send_from_message(
         # Only a crafted payload (the button posted as if from a view) comes without one.
         logger.info("«Send meg kalenderfilen» came with no response_url")
         return
-    respond(response_type="ephemeral", replace_original=False, text=SENT if sent else NOT_SENT)
+    respond(response_type="ephemeral", replace_original=False, text=_(SENT if sent else NOT_SENT))
 
 
 @logs_failures

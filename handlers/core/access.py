@@ -25,13 +25,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.core.blocks import notice_modal
+from handlers.core.i18n import N_, _
 from handlers.core.services import Services
 
 COMMAND = "/dks"
-NOT_COORDINATOR = (
+# Marked here, translated where it is shown: `_(NOT_COORDINATOR)`.
+NOT_COORDINATOR = N_(
     "Bare koordinatorer kan endre frister, møter, kontakter og skoler, importere og "
     "eksportere. Spør en koordinator om å legge deg til med "
-    f"`{COMMAND} admin legg til @navnet-ditt`."
+    "`/dks admin legg til @navnet-ditt`."
 )
 
 
@@ -84,6 +86,7 @@ class CoordinatorOnly(Middleware):
     """
 
     def __init__(self, refusal: str = NOT_COORDINATOR) -> None:
+        # A bokmål message marked with N_(): translated per request, in the reader's language.
         self.refusal = refusal
 
     def process(
@@ -99,9 +102,10 @@ class CoordinatorOnly(Middleware):
     def refuse(self, req: BoltRequest, client: WebClient) -> BoltResponse:
         body, ack = req.body, req.context.ack
         assert ack is not None
+        refusal = _(self.refusal)
         kind = body.get("type")
         if kind == "view_submission":
-            return ack(response_action="update", view=notice_modal(self.refusal))
+            return ack(response_action="update", view=notice_modal(refusal))
         if kind == "block_suggestion":
             return ack(options=[])
         answered = ack()
@@ -110,13 +114,13 @@ class CoordinatorOnly(Middleware):
         in_message = isinstance(container, dict) and container.get("type") == "message"
         try:
             if in_message and respond is not None and body.get("response_url"):
-                respond(text=self.refusal, response_type="ephemeral", replace_original=False)
+                respond(text=refusal, response_type="ephemeral", replace_original=False)
             elif body.get("trigger_id"):
                 in_modal = (
                     isinstance(body.get("view"), dict) and body["view"].get("type") == "modal"
                 )
                 opener = client.views_push if in_modal else client.views_open
-                opener(trigger_id=str(body["trigger_id"]), view=notice_modal(self.refusal))
+                opener(trigger_id=str(body["trigger_id"]), view=notice_modal(refusal))
         except SlackApiError as err:
             logging.getLogger(__name__).warning(
                 "could not show the refusal: %s", err.response.get("error")

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from handlers.core.access import NOT_COORDINATOR, Actor, is_coordinator
 from handlers.core.blocks import ERROR_TEXT
-from handlers.core.i18n import current_language
+from handlers.core.i18n import _, current_language
 from handlers.core.services import Services
 from storage.folding import fold
 from storage.replay import Replayed
@@ -77,7 +77,8 @@ class Subcommand:
     # Who may run it: False for everyone; True for coordinators only; or a predicate on the
     # words after the subcommand, for a subcommand that only writes with some of them.
     coordinator: bool | Callable[[str], bool] = False
-    # What a non-coordinator is told instead (default: the general NOT_COORDINATOR).
+    # What a non-coordinator is told instead (default: the general NOT_COORDINATOR); marked
+    # with N_() where declared, translated where shown.
     refusal: str = NOT_COORDINATOR
     # True when `run` may return a Reply with `after` (open a modal, upload a file): only
     # those requests go through Bolt's lazy listener, whose copy of the request costs more
@@ -96,7 +97,8 @@ class Subcommand:
 
 
 def error_reply() -> Reply:
-    return Reply(ERROR_TEXT, [SectionBlock(text=ERROR_TEXT)])
+    text = _(ERROR_TEXT)
+    return Reply(text, [SectionBlock(text=text)])
 
 
 def find(subcommands: Sequence[Subcommand], word: str) -> Subcommand | None:
@@ -120,14 +122,15 @@ def handle_dks(
     """Route `/dks <word> …` to its subcommand; the reply travels in the ack."""
     subcommands = services.subcommands
     text = str(command.get("text") or "").strip()[:MAX_ARGS_LENGTH]
-    word, _, args = text.partition(" ")
+    word, _space, args = text.partition(" ")
     sub = find(subcommands, word) if word else None
     unknown = word if word and sub is None else ""
     if sub is None:
         sub = find(subcommands, HELP)
         assert sub is not None, "the help subcommand must be declared"
     if sub.needs_coordinator(args.strip()) and not is_coordinator(services, client, actor):
-        reply = Reply(sub.refusal, [SectionBlock(text=MarkdownTextObject(text=sub.refusal))])
+        refusal = _(sub.refusal)
+        reply = Reply(refusal, [SectionBlock(text=MarkdownTextObject(text=refusal))])
     else:
         reply = sub.run(
             CommandRequest(

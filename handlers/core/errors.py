@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.core.blocks import ERROR_TEXT, FORM_ERROR_TEXT, notice_modal
 from handlers.core.commands import error_reply
+from handlers.core.i18n import _
 from storage.replay import Replayed
 
 log = logging.getLogger(__name__)
@@ -67,11 +68,11 @@ def unacked_answer(body: dict[str, Any]) -> BoltResponse:
         block_id = _first_input_block(body)
         if block_id:
             # A field error keeps the form open with everything the user wrote.
-            errors = {block_id: FORM_ERROR_TEXT}
+            errors = {block_id: _(FORM_ERROR_TEXT)}
             return BoltResponse(status=200, body={"response_action": "errors", "errors": errors})
         # A confirmation (delete, import) has no field: say it failed instead of closing as
         # if it had worked.
-        notice = notice_modal(ERROR_TEXT).to_dict()
+        notice = notice_modal(_(ERROR_TEXT)).to_dict()
         return BoltResponse(status=200, body={"response_action": "update", "view": notice})
     if kind == "block_suggestion":
         return BoltResponse(status=200, body={"options": []})

@@ -17,6 +17,7 @@ from slack_bolt import Ack, Respond
 
 from handlers.core.blocks import ERROR_TEXT
 from handlers.core.errors import is_database_error
+from handlers.core.i18n import _
 from storage.replay import Replayed
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,6 @@ def logs_failures(fn: F) -> F:
 
 def _try_again(respond: Respond) -> None:
     try:
-        respond(text=ERROR_TEXT, response_type="ephemeral", replace_original=False)
+        respond(text=_(ERROR_TEXT), response_type="ephemeral", replace_original=False)
     except Exception as err:  # no response_url (a Home tab click), or Slack refused
         log.info("could not say the database failed: %s", type(err).__name__)

@@ -35,6 +35,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from handlers.core.format import day_text, slack_time
+from handlers.core.i18n import N_, _
 from storage.models import OutboxMessage
 
 
@@ -100,18 +101,20 @@ class KindRegistry:
         return sorted(self._kinds)
 
 
-def late_note(due_at: datetime, tz: ZoneInfo, *, why: str = "boten var nede") -> ContextBlock:
+# The late note's sentence when the bot was down; a kind may give its own (see `late_note`).
+LATE_DOWN = N_(
+    ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært sendt "
+    "%(when)s, men boten var nede."
+)
+
+
+def late_note(due_at: datetime, tz: ZoneInfo, *, why: str = LATE_DOWN) -> ContextBlock:
     """Added by the tick to anything posted late after downtime; a kind may add it with its own
-    reason (`why` ends «…skulle vært sendt …, men …»), as a reminder planned late does."""
-    local = due_at.astimezone(tz)
-    return ContextBlock(
-        elements=[
-            MarkdownTextObject(
-                text=(
-                    ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært "
-                    f"sendt {day_text(local.date())} kl. {slack_time(due_at, tz)}, "
-                    f"men {why}."
-                )
-            )
-        ]
-    )
+    reason, as a reminder planned late does: `why` is the whole sentence, a catalog message
+    (marked with `N_`) with a `%(when)s` for when it should have been sent. Written in the
+    language in force (the scheduler sets the recipient's)."""
+    when = _("%(when)s kl. %(time)s") % {
+        "when": day_text(due_at.astimezone(tz).date()),
+        "time": slack_time(due_at, tz),
+    }
+    return ContextBlock(elements=[MarkdownTextObject(text=_(why) % {"when": when})])

@@ -7,16 +7,18 @@ contact picker); importing them to the imports feature.
 
 from __future__ import annotations
 
-from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.commands import Subcommand
 from handlers.core.feature import Feature, no_listeners
+from handlers.core.i18n import N_
 from handlers.directory.search import run_contacts
 
 SUBCOMMANDS = [
     Subcommand(
         name="kontakt",
-        aliases=("kontakter", "contact"),
-        summary="finner kontaktpersoner på navn, rolle, skole, kommune eller organisasjon.",
-        example=f"{COMMAND} kontakt kulturkontakt",
+        words={"nn": "kontakt", "en": "contact"},
+        aliases=("kontakter", "kontaktar", "contacts"),
+        summary=N_("finner kontaktpersoner på navn, rolle, skole, kommune eller organisasjon."),
+        example=N_("/dks kontakt kulturkontakt"),
         run=run_contacts,
     )
 ]

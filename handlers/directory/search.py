@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.core.commands import CommandRequest, Reply
 from handlers.core.format import escape, truncate
+from handlers.core.i18n import _
 from handlers.directory.views import contact_results, contact_usage
 
 MAX_HITS = 10  # a contact is one section; ten keeps the reply readable
@@ -15,7 +16,7 @@ def run_contacts(request: CommandRequest) -> Reply:
     directory = request.services.snapshot(request.team_id).directory
     if not query:
         blocks = contact_usage(directory.roles)
-        return Reply("Skriv hvem du leter etter, for eksempel /dks kontakt support.", blocks)
+        return Reply(_("Skriv hvem du leter etter, for eksempel /dks kontakt support."), blocks)
     hits, total = directory.search(query, MAX_HITS)
     blocks = contact_results(
         query=query,
@@ -25,9 +26,12 @@ def run_contacts(request: CommandRequest) -> Reply:
         memo=directory.memo,
     )
     if not hits:
-        return Reply(f"Fant ingen kontakter som passer «{escape(truncate(query, 80))}».", blocks)
+        text = _("Fant ingen kontakter som passer «%(query)s».") % {
+            "query": escape(truncate(query, 80))
+        }
+        return Reply(text, blocks)
     names = ", ".join(
         escape(truncate(h.contact.name or h.contact.organisation or h.contact.role, 150))
         for h in hits
     )
-    return Reply(truncate(f"Kontakter: {names}", 3000), blocks)
+    return Reply(truncate(_("Kontakter: %(names)s") % {"names": names}, 3000), blocks)

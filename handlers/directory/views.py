@@ -12,6 +12,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from handlers.core.format import escape, link, truncate
 from handlers.core.frozen import DIVIDER, FrozenBlock, frozen
+from handlers.core.i18n import _, current_language, ngettext
 from storage.contacts import ContactHit
 
 CONTACTS_BLOCK_ID = "contacts"
@@ -52,7 +53,7 @@ def contact_block(hit: ContactHit) -> Block:
     if c.purpose:
         lines.append(f"_{escape(truncate(c.purpose, 300))}_")
     if c.historical:
-        note = c.note or "Denne kontakten er historisk og kan være utdatert."
+        note = c.note or _("Denne kontakten er historisk og kan være utdatert.")
         lines.append(f":hourglass: {escape(truncate(note, 300))}")
     elif c.note:
         lines.append(escape(truncate(c.note, 300)))
@@ -69,30 +70,35 @@ def contact_results(
     memo: dict[Hashable, Any] | None = None,
 ) -> list[Block]:
     """With a `memo` (the directory snapshot's), each contact's block is built and
-    serialised once while the contact is unchanged: see handlers.core.frozen."""
-    shown_query = escape(truncate(query, 80))
+    serialised once per language while the contact is unchanged: see handlers.core.frozen."""
     if not hits:
-        role_list = ", ".join(escape(r) for r in roles) or "ingen ennå"
-        text = (
-            f"Fant ingen kontakter som passer «{shown_query}». "
-            f"Du kan søke på navn, skole, kommune, organisasjon eller rolle: {role_list}."
-        )
+        text = _(
+            "Fant ingen kontakter som passer «%(query)s». "
+            "Du kan søke på navn, skole, kommune, organisasjon eller rolle: %(roles)s."
+        ) % {"query": escape(truncate(query, 80)), "roles": _role_list(roles)}
         return [SectionBlock(block_id=CONTACTS_BLOCK_ID, text=MarkdownTextObject(text=text))]
-    blocks: list[Block] = [HeaderBlock(text=truncate(f"Kontakter – «{query}»", 150))]
+    heading = _("Kontakter – «%(query)s»") % {"query": query}
+    blocks: list[Block] = [HeaderBlock(text=truncate(heading, 150))]
+    language = current_language()
     for i, hit in enumerate(hits):
         if i:
             blocks.append(DIVIDER)
         if memo is None:
             blocks.append(contact_block(hit))
         else:
-            blocks.append(frozen(memo, ("contact", hit.contact.id), partial(contact_block, hit)))
+            key = ("contact", hit.contact.id, language)
+            blocks.append(frozen(memo, key, partial(contact_block, hit)))
     if total > len(hits):
         blocks.append(
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=f"Viser {len(hits)} av {total} treff. "
-                        "Legg til et ord for å snevre inn."
+                        text=ngettext(
+                            "Viser %(shown)d av %(n)d treff. Legg til et ord for å snevre inn.",
+                            "Viser %(shown)d av %(n)d treff. Legg til et ord for å snevre inn.",
+                            total,
+                        )
+                        % {"shown": len(hits), "n": total}
                     )
                 ]
             )
@@ -100,10 +106,14 @@ def contact_results(
     return blocks
 
 
+def _role_list(roles: Sequence[str]) -> str:
+    """The roles as the contacts name them (data), or «ingen ennå»."""
+    return ", ".join(escape(r) for r in roles) or _("ingen ennå")
+
+
 def contact_usage(roles: Sequence[str]) -> list[Block]:
-    role_list = ", ".join(escape(r) for r in roles) or "ingen ennå"
-    text = (
+    text = _(
         "Skriv hvem du leter etter, for eksempel `/dks kontakt kulturkontakt Ås` eller "
-        f"`/dks kontakt support`. Roller du kan søke på: {role_list}."
-    )
+        "`/dks kontakt support`. Roller du kan søke på: %(roles)s."
+    ) % {"roles": _role_list(roles)}
     return [SectionBlock(block_id=CONTACTS_BLOCK_ID, text=MarkdownTextObject(text=text))]

@@ -1,10 +1,11 @@
 """Create, edit and delete deadlines, meetings, contacts and schools in modals.
 
-Entry points: `/dks ny frist|møte|kontakt|skole` (commands.py); the Home tab's «Ny …» buttons,
-its rows' menus and its contact picker, the school list and its menus, the forms' type-aheads
-and submissions (listeners.py; what a click asks for is read in clicks.py). Each form's ids,
-fields, builder and parser are in forms.py (fields.py: what they are made of); what a modal
-shows is read in loading.py; storing, and announcing a change, in changes.py.
+Entry points: `/dks ny frist|møte|kontakt|skole` (commands.py; nynorsk and English words too,
+`/dks new meeting`); the Home tab's «Ny …» buttons, its rows' menus and its contact picker,
+the school list and its menus, the forms' type-aheads and submissions (listeners.py; what a
+click asks for is read in clicks.py). Each form's ids, fields, builder and parser are in
+forms.py (fields.py: what they are made of); what a modal shows is read in loading.py;
+storing, and announcing a change, in changes.py.
 
 Everything that opens a form or writes is for coordinators, declared below with
 `coordinator_only`: a crafted payload is refused on the server whatever Slack showed. A
@@ -16,8 +17,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers.core.access import coordinator_only
-from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.commands import Subcommand
 from handlers.core.feature import Feature
+from handlers.core.i18n import N_
 from handlers.core.lazy import acknowledge
 from handlers.editing import listeners as on
 from handlers.editing.commands import names_a_kind, run_new
@@ -44,10 +46,13 @@ from handlers.home.views import (
 SUBCOMMANDS = [
     Subcommand(
         name="ny",
-        aliases=("nytt", "new"),
-        summary="legger inn en ny frist, et møte, en kontakt eller en skole i et skjema "
-        "(bare koordinatorer).",
-        example=f"{COMMAND} ny frist",
+        words={"nn": "ny", "en": "new"},
+        aliases=("nytt",),
+        summary=N_(
+            "legger inn en ny frist, et møte, en kontakt eller en skole i et skjema "
+            "(bare koordinatorer)."
+        ),
+        example=N_("/dks ny frist"),
         run=run_new,
         coordinator=names_a_kind,
         works_after_ack=True,  # opens the form

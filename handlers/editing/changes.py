@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from handlers.core.access import Actor
 from handlers.core.feature import Changed
+from handlers.core.i18n import _
 from handlers.core.services import Services
 from handlers.core.values import MAX_LIST_OFFSET, whole_number
 from handlers.editing.fields import Form, ModalMeta
@@ -64,12 +65,12 @@ def _check_places(session: Session, form: Form, team_id: str) -> None:
     if school_id is not None and (
         get_item(session=session, kind="school", team_id=team_id, item_id=school_id) is None
     ):
-        form.errors[SCHOOL_BLOCK] = "Velg en skole fra lista."
+        form.errors[SCHOOL_BLOCK] = _("Velg en skole fra lista.")
     muni_id = form.values.get("municipality_id")
     if muni_id is not None:
         muni = session.get(Municipality, muni_id)
         if muni is None or muni.team_id != team_id:
-            form.errors[MUNICIPALITY_BLOCK] = "Velg en kommune fra lista."
+            form.errors[MUNICIPALITY_BLOCK] = _("Velg en kommune fra lista.")
 
 
 def _parse(
@@ -88,7 +89,7 @@ def _parse(
             other_than=meta.item_id,
         )
         if taken:
-            form.errors[TITLE_BLOCK] = "Det finnes allerede en skole med det navnet her."
+            form.errors[TITLE_BLOCK] = _("Det finnes allerede en skole med det navnet her.")
     return form
 
 
@@ -138,7 +139,7 @@ def delete(services: Services, *, actor: Actor, meta: ModalMeta) -> str | None:
     except ItemNotFound:
         return gone_text(meta.kind)
     except ItemInUse:
-        return SCHOOL_IN_USE
+        return _(SCHOOL_IN_USE)
     return None
 
 

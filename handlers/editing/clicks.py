@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from handlers.core.values import row_id
-from handlers.editing.fields import MODAL_DELETE_ACTION, NOUNS, ModalMeta
+from handlers.editing.fields import KINDS, MODAL_DELETE_ACTION, ModalMeta
 from handlers.editing.views import SCHOOLS_NEW_ACTION, schools_offset
 from handlers.home.views import (
     HOME_CONTACT_PICK,
@@ -61,7 +61,7 @@ def _menu(value: str) -> Wanted | None:
     kind, _, rest = rest.partition(":")
     item, _, extra = rest.partition(":")
     item_id = row_id(item)
-    if kind not in NOUNS or item_id is None:
+    if kind not in KINDS or item_id is None:
         return None
     back = f"schools:{extra}" if kind == "school" else None
     if verb == "edit":
@@ -82,7 +82,7 @@ def _delete_button(body: dict[str, Any], value: str) -> Wanted | None:
     """«Slett …» in an edit form; the confirmation remembers where the form came from."""
     kind, _, item = value.partition(":")
     item_id = row_id(item)
-    if kind not in NOUNS or item_id is None:
+    if kind not in KINDS or item_id is None:
         return None
     current = ModalMeta.load((body.get("view") or {}).get("private_metadata"))
     back = current.back if current and current.back else "edit"

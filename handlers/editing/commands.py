@@ -1,25 +1,31 @@
-"""`/dks ny frist|møte|kontakt|skole`: the same forms as the Home tab's buttons."""
+"""`/dks ny frist|møte|kontakt|skole`: the same forms as the Home tab's buttons.
+
+The kind may be written in bokmål, nynorsk or English (`/dks ny skule`, `/dks new meeting`).
+"""
 
 from __future__ import annotations
 
-from handlers.core.commands import COMMAND, CommandRequest, Reply
+from handlers.core.commands import CommandRequest, Reply
+from handlers.core.i18n import _
 from handlers.editing.fields import ModalMeta
 from handlers.editing.loading import build_modal
 from storage.folding import fold
 
-NEW_WORDS = {
-    "frist": "deadline",
-    "frister": "deadline",
-    "mote": "meeting",
-    "moete": "meeting",
-    "moter": "meeting",
-    "kontakt": "contact",
-    "skole": "school",
+_KIND_WORDS = {
+    "deadline": ("frist", "frister", "fristar", "deadline", "deadlines"),
+    "meeting": ("møte", "møter", "møta", "moete", "meeting", "meetings"),
+    "contact": ("kontakt", "kontakter", "kontaktar", "contact", "contacts"),
+    "school": ("skole", "skoler", "skule", "skular", "school", "schools"),
 }
-USAGE = (
-    f"Hva vil du legge inn? Skriv `{COMMAND} ny frist`, `{COMMAND} ny møte`, "
-    f"`{COMMAND} ny kontakt` eller `{COMMAND} ny skole`."
-)
+# Folded, as typed words are: «Møte», «mote» and «moete» are the same word.
+NEW_WORDS = {fold(word): kind for kind, words in _KIND_WORDS.items() for word in words}
+
+
+def usage() -> str:
+    return _(
+        "Hva vil du legge inn? Skriv `/dks ny frist`, `/dks ny møte`, "
+        "`/dks ny kontakt` eller `/dks ny skole`."
+    )
 
 
 def kind_named(args: str) -> str | None:
@@ -39,7 +45,7 @@ def _open_form(request: CommandRequest, kind: str) -> None:
 def run_new(request: CommandRequest) -> Reply:
     kind = kind_named(request.args)
     if kind is None:
-        return Reply(USAGE)
+        return Reply(usage())
     # The form opens after the ack instead of a reply.
     # A closure, not a partial: Bolt deep-copies the context for the lazy listener, and a
     # function is copied as itself (a partial would copy the request and its client).

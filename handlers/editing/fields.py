@@ -32,6 +32,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.format import klokkeslett, truncate
+from handlers.core.i18n import N_, _
 from handlers.core.values import row_id
 from storage.text import xml_safe
 
@@ -40,11 +41,13 @@ MODAL_DELETE_ACTION = "dks_modal_delete"
 DELETE_BLOCK = "delete"
 OPTION_TEXT_LIMIT = 75  # Slack's limit for an option's text
 
-NOUNS = {
-    "deadline": ("frist", "fristen"),
-    "meeting": ("møte", "møtet"),
-    "contact": ("kontakt", "kontakten"),
-    "school": ("skole", "skolen"),
+# The kinds of item the forms edit, as carried in ids and metadata.
+KINDS = ("deadline", "meeting", "contact", "school")
+DELETE_BUTTONS = {
+    "deadline": N_("Slett fristen"),
+    "meeting": N_("Slett møtet"),
+    "contact": N_("Slett kontakten"),
+    "school": N_("Slett skolen"),
 }
 
 
@@ -81,7 +84,7 @@ class ModalMeta:
             back = data.get("back")
         except (ValueError, KeyError, TypeError):
             return None
-        if kind not in NOUNS:
+        if kind not in KINDS:
             return None
         # An id no row can have (2⁶³, true, 1e400) is not ours either.
         if item_id is not None and row_id(item_id) is None:
@@ -98,8 +101,14 @@ def option(value: str, text: str) -> Option:
     return Option(value=value, text=truncate(text, OPTION_TEXT_LIMIT))
 
 
+def _translated(message: str | None) -> str | None:
+    return _(message) if message else None
+
+
 @dataclass(frozen=True)
 class TextField:
+    """Declared at import, so its words are marked with N_() and translated when drawn."""
+
     block_id: str
     label: str
     limit: int
@@ -112,17 +121,18 @@ class TextField:
     def block(
         self, value: str | None, *, placeholder: str | None = None, hint: str | None = None
     ) -> InputBlock:
+        """`placeholder` and `hint` given here are already in the reader's language."""
         return InputBlock(
             block_id=self.block_id,
-            label=self.label,
+            label=_(self.label),
             optional=not self.required,
-            hint=hint or self.hint,
+            hint=hint or _translated(self.hint),
             element=PlainTextInputElement(
                 action_id=VALUE_ACTION,
                 initial_value=value[: self.limit] if value else None,
                 max_length=self.limit,
                 multiline=self.multiline or None,
-                placeholder=placeholder or self.placeholder,
+                placeholder=placeholder or _translated(self.placeholder),
             ),
         )
 
@@ -134,7 +144,7 @@ def optional_block(block_id: str, label: str, element: Any, hint: str | None = N
 def date_block(block_id: str, label: str, value: date | None, hint: str) -> InputBlock:
     initial = value.isoformat() if value else None
     picker = DatePickerElement(
-        action_id=VALUE_ACTION, initial_date=initial, placeholder="Velg dato"
+        action_id=VALUE_ACTION, initial_date=initial, placeholder=_("Velg dato")
     )
     return optional_block(block_id, label, picker, hint)
 
@@ -142,7 +152,7 @@ def date_block(block_id: str, label: str, value: date | None, hint: str) -> Inpu
 def time_block(block_id: str, label: str, value: time | None) -> InputBlock:
     initial = klokkeslett(value) if value else None
     picker = TimePickerElement(
-        action_id=VALUE_ACTION, initial_time=initial, placeholder="Velg klokkeslett"
+        action_id=VALUE_ACTION, initial_time=initial, placeholder=_("Velg klokkeslett")
     )
     return optional_block(block_id, label, picker)
 
@@ -157,7 +167,7 @@ def search_block(
     """A type-ahead menu of schools or municipalities; `chosen` is (id, label)."""
     menu = ExternalDataSelectElement(
         action_id=action_id,
-        placeholder="Skriv for å søke",
+        placeholder=_("Skriv for å søke"),
         min_query_length=0,
         initial_option=option(str(chosen[0]), chosen[1]) if chosen else None,
     )
@@ -174,7 +184,7 @@ def edit_modal(
                 block_id=DELETE_BLOCK,
                 elements=[
                     ButtonElement(
-                        text=f"Slett {NOUNS[meta.kind][1]}",
+                        text=_(DELETE_BUTTONS[meta.kind]),
                         action_id=MODAL_DELETE_ACTION,
                         value=f"{meta.kind}:{meta.item_id}",
                         style="danger",
@@ -188,8 +198,8 @@ def edit_modal(
         type="modal",
         callback_id=callback_id,
         title=title,
-        submit="Lagre",
-        close="Avbryt",
+        submit=_("Lagre"),
+        close=_("Avbryt"),
         private_metadata=meta.dump(),
         blocks=blocks,
     )
@@ -234,10 +244,13 @@ class FormState:
         value = xml_safe(raw).strip() if isinstance(raw, str) else ""
         if not value:
             if spec.required:
-                self.errors[spec.block_id] = spec.required
+                self.errors[spec.block_id] = _(spec.required)
             return None
         if len(value) > spec.limit:
-            self.errors[spec.block_id] = f"Høyst {spec.limit} tegn (du skrev {len(value)})."
+            self.errors[spec.block_id] = _("Høyst %(limit)d tegn (du skrev %(n)d).") % {
+                "limit": spec.limit,
+                "n": len(value),
+            }
             return None
         return value
 
@@ -248,10 +261,13 @@ class FormState:
         try:
             day = date.fromisoformat(str(raw))
         except ValueError:
-            self.errors[block] = "Velg en dato i kalenderen."
+            self.errors[block] = _("Velg en dato i kalenderen.")
             return None
         if not EARLIEST_DAY <= day <= LATEST_DAY:
-            self.errors[block] = f"Velg en dato mellom år {EARLIEST_DAY.year} og {LATEST_DAY.year}."
+            self.errors[block] = _("Velg en dato mellom år %(first)d og %(last)d.") % {
+                "first": EARLIEST_DAY.year,
+                "last": LATEST_DAY.year,
+            }
             return None
         return day
 
@@ -261,7 +277,7 @@ class FormState:
             return None
         match = _CLOCK.fullmatch(str(raw))
         if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-            self.errors[block] = "Velg et klokkeslett, som 09:00."
+            self.errors[block] = _("Velg et klokkeslett, som 09:00.")
             return None
         return time(int(match.group(1)), int(match.group(2)))
 
@@ -277,7 +293,7 @@ class FormState:
             return None
         chosen = row_id(value)
         if chosen is None:
-            self.errors[block] = "Velg fra lista."
+            self.errors[block] = _("Velg fra lista.")
         return chosen
 
     def checked(self, block: str, value: str) -> bool:

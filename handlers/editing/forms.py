@@ -30,8 +30,8 @@ from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK
 from handlers.core.format import escape, truncate
+from handlers.core.i18n import N_, _
 from handlers.editing.fields import (
-    NOUNS,
     VALUE_ACTION,
     Form,
     FormState,
@@ -71,35 +71,37 @@ KIND_BLOCK = "kind"
 FORM_BLOCK = "form"
 PLACE_BLOCK = "place"
 
-TITLE = TextField(TITLE_BLOCK, "Tittel", 200, required="Skriv en tittel.")
-AUDIENCE = TextField(AUDIENCE_BLOCK, "Gjelder", 200)
-LINK = TextField(LINK_BLOCK, "Lenke", 500, placeholder="https://…")
-DESCRIPTION = TextField(DESCRIPTION_BLOCK, "Beskrivelse", 2000, multiline=True)
-REMINDERS = TextField(REMINDERS_BLOCK, "Påminnelser (dager før)", 64, placeholder="14,7,1")
+TITLE = TextField(TITLE_BLOCK, N_("Tittel"), 200, required=N_("Skriv en tittel."))
+AUDIENCE = TextField(AUDIENCE_BLOCK, N_("Gjelder"), 200)
+LINK = TextField(LINK_BLOCK, N_("Lenke"), 500, placeholder="https://…")
+DESCRIPTION = TextField(DESCRIPTION_BLOCK, N_("Beskrivelse"), 2000, multiline=True)
+REMINDERS = TextField(REMINDERS_BLOCK, N_("Påminnelser (dager før)"), 64, placeholder=N_("14,7,1"))
 MEETING_KIND = TextField(
     KIND_BLOCK,
-    "Type møte",
+    N_("Type møte"),
     60,
-    placeholder="nettverksmøte, fellessamling, veiledning …",
-    hint="Tom: «møte».",
+    placeholder=N_("nettverksmøte, fellessamling, veiledning …"),
+    hint=N_("Tom: «møte»."),
 )
-PLACE = TextField(PLACE_BLOCK, "Sted", 200)
+PLACE = TextField(PLACE_BLOCK, N_("Sted"), 200)
+# What an empty «Type møte» stores: the plain kind, which the reminders leave unsaid.
+PLAIN_MEETING = "møte"
 
 RECURRENCE_KEEP = "keep"
 RECURRENCES: tuple[tuple[str, str, str | None], ...] = (
-    ("none", "ingen", None),
-    ("yearly", "årlig", "FREQ=YEARLY"),
-    ("halfyearly", "halvårlig", "FREQ=MONTHLY;INTERVAL=6"),
-    ("monthly", "månedlig", "FREQ=MONTHLY"),
+    ("none", N_("ingen"), None),
+    ("yearly", N_("årlig"), "FREQ=YEARLY"),
+    ("halfyearly", N_("halvårlig"), "FREQ=MONTHLY;INTERVAL=6"),
+    ("monthly", N_("månedlig"), "FREQ=MONTHLY"),
 )
-RULE_BY_CHOICE = {value: rule for value, _, rule in RECURRENCES}
-CHOICE_BY_RULE = {rule: value for value, _, rule in RECURRENCES}
+RULE_BY_CHOICE = {value: rule for value, _label, rule in RECURRENCES}
+CHOICE_BY_RULE = {rule: value for value, _label, rule in RECURRENCES}
 
 FORM_CHOICES: tuple[tuple[MeetingForm, str], ...] = (
-    (MeetingForm.UNKNOWN, "ikke bestemt"),
-    (MeetingForm.DIGITAL, "digitalt"),
-    (MeetingForm.PHYSICAL, "fysisk oppmøte"),
-    (MeetingForm.HYBRID, "fysisk og digitalt"),
+    (MeetingForm.UNKNOWN, N_("ikke bestemt")),
+    (MeetingForm.DIGITAL, N_("digitalt")),
+    (MeetingForm.PHYSICAL, N_("fysisk oppmøte")),
+    (MeetingForm.HYBRID, N_("fysisk og digitalt")),
 )
 
 CalendarKind = Literal["deadline", "meeting"]
@@ -107,7 +109,8 @@ CalendarKind = Literal["deadline", "meeting"]
 
 @dataclass(frozen=True)
 class CalendarWords:
-    """What differs in the words of the deadline and the meeting form."""
+    """What differs in the words of the deadline and the meeting form (marked with N_(),
+    translated where drawn)."""
 
     callback_id: str
     new_title: str
@@ -116,35 +119,44 @@ class CalendarWords:
     time_label: str
     title_example: str
     audience_example: str
+    reminders_hint: str
 
 
 CALENDAR_WORDS: dict[CalendarKind, CalendarWords] = {
     "deadline": CalendarWords(
         DEADLINE_CALLBACK,
-        "Ny frist",
-        "Endre frist",
-        "Frist",
-        "Klokkeslett",
-        "For eksempel: Årsrapportering av DKS til fylket",
-        "For eksempel: kommunekontakt, kulturkontakter",
+        N_("Ny frist"),
+        N_("Endre frist"),
+        N_("Frist"),
+        N_("Klokkeslett"),
+        N_("For eksempel: Årsrapportering av DKS til fylket"),
+        N_("For eksempel: kommunekontakt, kulturkontakter"),
+        N_(
+            "Antall dager før fristen påminnelsene kommer, skilt med komma. "
+            "Tom: arbeidsområdets standard. 0 betyr samme dag."
+        ),
     ),
     "meeting": CalendarWords(
         MEETING_CALLBACK,
-        "Nytt møte",
-        "Endre møte",
-        "Dato",
-        "Starter kl.",
-        "For eksempel: Nettverksmøte for kulturkontaktene",
-        "For eksempel: kulturkontakter, kommunegruppa",
+        N_("Nytt møte"),
+        N_("Endre møte"),
+        N_("Dato"),
+        N_("Starter kl."),
+        N_("For eksempel: Nettverksmøte for kulturkontaktene"),
+        N_("For eksempel: kulturkontakter, kommunegruppa"),
+        N_(
+            "Antall dager før møtet påminnelsene kommer, skilt med komma. "
+            "Tom: arbeidsområdets standard. 0 betyr samme dag."
+        ),
     ),
 }
-NO_DATE_YET = "La stå tom hvis datoen ikke er kjent ennå."
+NO_DATE_YET = N_("La stå tom hvis datoen ikke er kjent ennå.")
 
 
 def recurrence_options(current_rule: str | None) -> tuple[list[Option], Option]:
-    options = [option(value, label) for value, label, _ in RECURRENCES]
+    options = [option(value, _(label)) for value, label, _rule in RECURRENCES]
     if current_rule and current_rule not in CHOICE_BY_RULE:
-        keep = option(RECURRENCE_KEEP, f"som nå: {current_rule}")
+        keep = option(RECURRENCE_KEEP, _("som nå: %(rule)s") % {"rule": current_rule})
         return [keep, *options], keep
     chosen = CHOICE_BY_RULE.get(current_rule, "none")
     return options, next(o for o in options if o.value == chosen)
@@ -173,17 +185,17 @@ def _start_of(row: Deadline | Meeting | None) -> tuple[date | None, time | None]
 
 def _meeting_blocks(row: Meeting | None) -> list[Block]:
     """The meeting's own fields, between its start and its recurrence."""
-    forms = [option(form.value, label) for form, label in FORM_CHOICES]
+    forms = [option(form.value, _(label)) for form, label in FORM_CHOICES]
     current = MeetingForm(row.form) if row else MeetingForm.UNKNOWN
     return [
         date_block(
             END_DATE_BLOCK,
-            "Siste dag",
+            _("Siste dag"),
             row.end_date if row else None,
-            "Bare for møter og samlinger over flere dager.",
+            _("Bare for møter og samlinger over flere dager."),
         ),
-        time_block(END_TIME_BLOCK, "Slutter kl.", row.end_time if row else None),
-        _select(FORM_BLOCK, "Form", forms, next(o for o in forms if o.value == current.value)),
+        time_block(END_TIME_BLOCK, _("Slutter kl."), row.end_time if row else None),
+        _select(FORM_BLOCK, _("Form"), forms, next(o for o in forms if o.value == current.value)),
         PLACE.block(row.place if row else None),
     ]
 
@@ -198,12 +210,14 @@ def calendar_modal(
     words = CALENDAR_WORDS[kind]
     meeting = row if isinstance(row, Meeting) else None
     start, start_time = _start_of(row)
-    blocks: list[Block] = [TITLE.block(row.title if row else None, placeholder=words.title_example)]
+    blocks: list[Block] = [
+        TITLE.block(row.title if row else None, placeholder=_(words.title_example))
+    ]
     if kind == "meeting":
         blocks.append(MEETING_KIND.block(meeting.kind if meeting else None))
     blocks += [
-        date_block(DATE_BLOCK, words.date_label, start, NO_DATE_YET),
-        time_block(TIME_BLOCK, words.time_label, start_time),
+        date_block(DATE_BLOCK, _(words.date_label), start, _(NO_DATE_YET)),
+        time_block(TIME_BLOCK, _(words.time_label), start_time),
     ]
     if kind == "meeting":
         blocks += _meeting_blocks(meeting)
@@ -211,21 +225,17 @@ def calendar_modal(
     blocks += [
         _select(
             RECURRENCE_BLOCK,
-            "Gjentas",
+            _("Gjentas"),
             options,
             initial,
-            hint="Gjentakelse trenger en dato: datoen over er første gang.",
+            hint=_("Gjentakelse trenger en dato: datoen over er første gang."),
         ),
-        AUDIENCE.block(row.audience if row else None, placeholder=words.audience_example),
+        AUDIENCE.block(row.audience if row else None, placeholder=_(words.audience_example)),
         LINK.block(row.link if row else None),
         DESCRIPTION.block(row.description if row else None),
-        REMINDERS.block(
-            row.reminder_offsets_days if row else None,
-            hint=f"Antall dager før {NOUNS[kind][1]} påminnelsene kommer, skilt med komma. "
-            "Tom: arbeidsområdets standard. 0 betyr samme dag.",
-        ),
+        REMINDERS.block(row.reminder_offsets_days if row else None, hint=_(words.reminders_hint)),
     ]
-    title = words.edit_title if row else words.new_title
+    title = _(words.edit_title if row else words.new_title)
     return edit_modal(words.callback_id, title, meta, blocks, footer)
 
 
@@ -238,7 +248,9 @@ def normalise_link(raw: str | None) -> tuple[str | None, str | None]:
     if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", link):
         return (
             None,
-            "Skriv en nettadresse som starter med https://, for eksempel https://kulturtanken.no.",
+            _(
+                "Skriv en nettadresse som starter med https://, for eksempel https://kulturtanken.no."
+            ),
         )
     return link, None
 
@@ -249,7 +261,7 @@ def _recurrence(state: FormState, existing: Deadline | Meeting | None) -> str | 
         return existing.rrule
     if choice in RULE_BY_CHOICE:
         return RULE_BY_CHOICE[choice]
-    state.errors[RECURRENCE_BLOCK] = "Velg hvor ofte det gjentas."
+    state.errors[RECURRENCE_BLOCK] = _("Velg hvor ofte det gjentas.")
     return None
 
 
@@ -268,18 +280,18 @@ def _check_meeting_times(
     """The meeting's end time, once its end is checked against its start."""
     end_time = state.time(END_TIME_BLOCK)
     if end is not None and start is None:
-        state.errors[END_DATE_BLOCK] = "Siste dag trenger en dato for starten."
+        state.errors[END_DATE_BLOCK] = _("Siste dag trenger en dato for starten.")
     elif end is not None and start is not None and end < start:
-        state.errors[END_DATE_BLOCK] = "Siste dag kan ikke være før møtets dato."
+        state.errors[END_DATE_BLOCK] = _("Siste dag kan ikke være før møtets dato.")
     if end_time is not None and start_time is None:
-        state.errors[END_TIME_BLOCK] = "Når møtet slutter, trenger det også et starttidspunkt."
+        state.errors[END_TIME_BLOCK] = _("Når møtet slutter, trenger det også et starttidspunkt.")
     elif (
         start_time is not None
         and end_time is not None
         and (end is None or end == start)
         and end_time <= start_time
     ):
-        state.errors[END_TIME_BLOCK] = "Møtet må slutte etter at det starter."
+        state.errors[END_TIME_BLOCK] = _("Møtet må slutte etter at det starter.")
     return end_time
 
 
@@ -317,9 +329,9 @@ def parse_calendar_form(
     description = state.text(DESCRIPTION)
     offsets = _offsets(state)
     if start_time is not None and start is None:
-        state.errors[TIME_BLOCK] = "Et klokkeslett trenger en dato."
+        state.errors[TIME_BLOCK] = _("Et klokkeslett trenger en dato.")
     if rule is not None and start is None:
-        state.errors[RECURRENCE_BLOCK] = "Gjentakelse trenger en dato for første gang."
+        state.errors[RECURRENCE_BLOCK] = _("Gjentakelse trenger en dato for første gang.")
     if state.errors:
         return state.form({})
 
@@ -356,13 +368,13 @@ def parse_calendar_form(
         return state.form(values)
     form_value = state.option(FORM_BLOCK) or MeetingForm.UNKNOWN.value
     if form_value not in {f.value for f in MeetingForm}:
-        state.errors[FORM_BLOCK] = "Velg digitalt, fysisk, begge eller ikke bestemt."
+        state.errors[FORM_BLOCK] = _("Velg digitalt, fysisk, begge eller ikke bestemt.")
     values.update(
         start_date=start,
         start_time=start_time,
         end_date=end,
         end_time=end_time,
-        kind=(state.text(MEETING_KIND) or "møte").lower(),
+        kind=(state.text(MEETING_KIND) or PLAIN_MEETING).lower(),
         form=MeetingForm(form_value) if not state.errors else MeetingForm.UNKNOWN,
         place=state.text(PLACE),
     )
@@ -384,19 +396,19 @@ NOTE_BLOCK = "note"
 HISTORICAL_BLOCK = "historical"
 HISTORICAL_VALUE = "historical"
 
-NAME = TextField(NAME_BLOCK, "Navn", 200)
+NAME = TextField(NAME_BLOCK, N_("Navn"), 200)
 ROLE = TextField(
     ROLE_BLOCK,
-    "Rolle",
+    N_("Rolle"),
     100,
-    required="Skriv en rolle, for eksempel kulturkontakt.",
-    placeholder="kulturkontakt, rektor, rådgiver, support …",
+    required=N_("Skriv en rolle, for eksempel kulturkontakt."),
+    placeholder=N_("kulturkontakt, rektor, rådgiver, support …"),
 )
-ORGANISATION = TextField(ORGANISATION_BLOCK, "Organisasjon", 200)
-EMAIL = TextField(EMAIL_BLOCK, "E-post", 320, placeholder="navn@kommune.no")
-PHONE = TextField(PHONE_BLOCK, "Telefon", 40, placeholder="+47 91 23 45 67")
-PURPOSE = TextField(PURPOSE_BLOCK, "Kontakt dem om", 500, multiline=True)
-NOTE = TextField(NOTE_BLOCK, "Merknad", 500)
+ORGANISATION = TextField(ORGANISATION_BLOCK, N_("Organisasjon"), 200)
+EMAIL = TextField(EMAIL_BLOCK, N_("E-post"), 320, placeholder=N_("navn@kommune.no"))
+PHONE = TextField(PHONE_BLOCK, N_("Telefon"), 40, placeholder="+47 91 23 45 67")
+PURPOSE = TextField(PURPOSE_BLOCK, N_("Kontakt dem om"), 500, multiline=True)
+NOTE = TextField(NOTE_BLOCK, N_("Merknad"), 500)
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 _PHONE = re.compile(r"\+?[\d\s().-]+")
@@ -413,7 +425,7 @@ def contact_modal(
     footer: str | None = None,
 ) -> View:
     """`school`/`municipality` are (id, label) for the menus' initial choice."""
-    historical = option(HISTORICAL_VALUE, "Gjelder ikke lenger (tas vare på for oversikten)")
+    historical = option(HISTORICAL_VALUE, _("Gjelder ikke lenger (tas vare på for oversikten)"))
     blocks: list[Block] = [
         NAME.block(row.name if row else None),
         ROLE.block(row.role if row else role),
@@ -422,27 +434,27 @@ def contact_modal(
         PHONE.block(row.phone if row else None),
         optional_block(
             SLACK_USER_BLOCK,
-            "Slack-bruker",
+            _("Slack-bruker"),
             UserSelectElement(
                 action_id=VALUE_ACTION,
-                placeholder="Velg person",
+                placeholder=_("Velg person"),
                 initial_user=row.slack_user_id if row and row.slack_user_id else None,
             ),
-            hint="Hvis kontakten er med i dette Slack-arbeidsområdet.",
+            hint=_("Hvis kontakten er med i dette Slack-arbeidsområdet."),
         ),
-        search_block(SCHOOL_BLOCK, "Skole", SCHOOL_SELECT_ACTION, school),
+        search_block(SCHOOL_BLOCK, _("Skole"), SCHOOL_SELECT_ACTION, school),
         search_block(
             MUNICIPALITY_BLOCK,
-            "Kommune",
+            _("Kommune"),
             MUNICIPALITY_SELECT_ACTION,
             municipality,
-            hint="Trengs ikke når skolen er valgt: da gjelder skolens kommune.",
+            hint=_("Trengs ikke når skolen er valgt: da gjelder skolens kommune."),
         ),
         PURPOSE.block(row.purpose if row else None),
         NOTE.block(row.note if row else None),
         optional_block(
             HISTORICAL_BLOCK,
-            "Historisk",
+            _("Historisk"),
             CheckboxesElement(
                 action_id=VALUE_ACTION,
                 options=[historical],
@@ -450,7 +462,7 @@ def contact_modal(
             ),
         ),
     ]
-    title = "Endre kontakt" if row else "Ny kontakt"
+    title = _("Endre kontakt") if row else _("Ny kontakt")
     return edit_modal(CONTACT_CALLBACK, title, meta, blocks, footer)
 
 
@@ -461,14 +473,14 @@ def parse_contact_form(view: dict[str, Any]) -> Form:
     email = state.text(EMAIL)
     phone = state.text(PHONE)
     if email is not None and not _EMAIL.fullmatch(email):
-        state.errors[EMAIL_BLOCK] = "Skriv en e-postadresse som navn@kommune.no."
+        state.errors[EMAIL_BLOCK] = _("Skriv en e-postadresse som navn@kommune.no.")
     if phone is not None and (not _PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < 3):
-        state.errors[PHONE_BLOCK] = "Skriv et telefonnummer som +47 912 34 567."
+        state.errors[PHONE_BLOCK] = _("Skriv et telefonnummer som +47 912 34 567.")
     if not (name or email or phone) and NAME_BLOCK not in state.errors:
-        state.errors[NAME_BLOCK] = "Fyll inn minst ett av navn, e-post og telefon."
+        state.errors[NAME_BLOCK] = _("Fyll inn minst ett av navn, e-post og telefon.")
     slack_user = state.cell(SLACK_USER_BLOCK).get("selected_user") or None
     if slack_user is not None and not _USER.fullmatch(str(slack_user)):
-        state.errors[SLACK_USER_BLOCK] = "Velg en person fra lista."
+        state.errors[SLACK_USER_BLOCK] = _("Velg en person fra lista.")
     return state.form(
         {
             "name": name,
@@ -489,7 +501,7 @@ def parse_contact_form(view: dict[str, Any]) -> Form:
 # --- school --------------------------------------------------------------------------------------
 
 SCHOOL_CALLBACK = "dks_edit_school"
-SCHOOL_NAME = TextField(TITLE_BLOCK, "Skolens navn", 200, required="Skriv skolens navn.")
+SCHOOL_NAME = TextField(TITLE_BLOCK, N_("Skolens navn"), 200, required=N_("Skriv skolens navn."))
 
 
 def school_modal(
@@ -501,9 +513,9 @@ def school_modal(
 ) -> View:
     blocks: list[Block] = [
         SCHOOL_NAME.block(row.name if row else None),
-        search_block(MUNICIPALITY_BLOCK, "Kommune", MUNICIPALITY_SELECT_ACTION, municipality),
+        search_block(MUNICIPALITY_BLOCK, _("Kommune"), MUNICIPALITY_SELECT_ACTION, municipality),
     ]
-    title = "Endre skole" if row else "Ny skole"
+    title = _("Endre skole") if row else _("Ny skole")
     return edit_modal(SCHOOL_CALLBACK, title, meta, blocks, footer)
 
 
@@ -521,25 +533,32 @@ def parse_school_form(view: dict[str, Any]) -> Form:
 
 DELETE_CALLBACK = "dks_delete_item"
 LABEL_LIMIT = 200
-DELETE_CONSEQUENCES = {
-    "deadline": "Påminnelser som ikke er sendt ennå, stoppes.",
-    "meeting": "Påminnelser som ikke er sendt ennå, stoppes.",
-    "contact": "",
-    "school": "Kontaktene på skolen blir liggende, uten skole.",
+# The question, by kind: the item's name goes in bold where %(label)s stands.
+DELETE_QUESTIONS = {
+    "deadline": N_(
+        "Vil du slette fristen *%(label)s*? Det kan ikke angres.\n"
+        "Påminnelser som ikke er sendt ennå, stoppes."
+    ),
+    "meeting": N_(
+        "Vil du slette møtet *%(label)s*? Det kan ikke angres.\n"
+        "Påminnelser som ikke er sendt ennå, stoppes."
+    ),
+    "contact": N_("Vil du slette kontakten *%(label)s*? Det kan ikke angres."),
+    "school": N_(
+        "Vil du slette skolen *%(label)s*? Det kan ikke angres.\n"
+        "Kontaktene på skolen blir liggende, uten skole."
+    ),
 }
 
 
 def delete_modal(*, meta: ModalMeta, label: str) -> View:
-    noun = NOUNS[meta.kind][1]
-    text = f"Vil du slette {noun} *{escape(truncate(label, LABEL_LIMIT))}*? Det kan ikke angres."
-    if DELETE_CONSEQUENCES[meta.kind]:
-        text += f"\n{DELETE_CONSEQUENCES[meta.kind]}"
+    text = _(DELETE_QUESTIONS[meta.kind]) % {"label": escape(truncate(label, LABEL_LIMIT))}
     return View(
         type="modal",
         callback_id=DELETE_CALLBACK,
-        title="Slette?",
-        submit="Slett",
-        close="Avbryt",
+        title=_("Slette?"),
+        submit=_("Slett"),
+        close=_("Avbryt"),
         private_metadata=meta.dump(),
         blocks=[SectionBlock(block_id=NOTICE_BLOCK, text=MarkdownTextObject(text=text))],
     )

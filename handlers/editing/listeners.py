@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 
 from handlers.core.access import Actor, is_coordinator
 from handlers.core.blocks import notice_modal
+from handlers.core.i18n import _
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 from handlers.core.values import MAX_LIST_OFFSET, whole_number
@@ -109,7 +110,7 @@ def show_schools(
 
 def contact_options(ack: Ack, body: dict[str, Any], services: Services, actor: Actor) -> None:
     # From the in-memory directory: a type-ahead runs on every keystroke.
-    hits, _ = services.snapshot(actor.team_id).directory.search(_query(body), OPTIONS_LIMIT)
+    hits, _total = services.snapshot(actor.team_id).directory.search(_query(body), OPTIONS_LIMIT)
     ack(options=option_dicts([contact_choice(hit) for hit in hits]))
 
 
@@ -157,7 +158,7 @@ def confirm_delete(
 ) -> None:
     meta = parse_delete(view)
     if meta is None or meta.item_id is None:
-        ack(response_action="update", view=notice_modal(NOTHING_TO_DELETE))
+        ack(response_action="update", view=notice_modal(_(NOTHING_TO_DELETE)))
         return
     refused = delete(services, actor=actor, meta=meta)
     if refused is not None:

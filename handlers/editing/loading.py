@@ -10,8 +10,9 @@ from slack_sdk.models.views import View
 from sqlmodel import Session
 
 from handlers.core.blocks import notice_modal
+from handlers.core.i18n import _
 from handlers.core.services import Services
-from handlers.editing.fields import NOUNS, ModalMeta
+from handlers.editing.fields import KINDS, ModalMeta
 from handlers.editing.forms import calendar_modal, contact_modal, delete_modal, school_modal
 from handlers.editing.views import (
     FROM_THE_CALENDAR,
@@ -34,7 +35,7 @@ from storage.models import Municipality
 
 
 def item_kind(value: str) -> Kind:
-    if value not in NOUNS:
+    if value not in KINDS:
         raise ValueError(value)
     return value  # type: ignore[return-value]
 
@@ -57,7 +58,7 @@ def _footer(
     )
     footer = last_changed_text(change, services.settings.timezone)
     if footer is None and getattr(row, "external_key", None):
-        return FROM_THE_CALENDAR
+        return _(FROM_THE_CALENDAR)
     return footer
 
 
@@ -112,7 +113,7 @@ def build_schools(services: Services, *, team_id: str, offset: int, coordinator:
         lines, total = school_overview(
             session=session, team_id=team_id, offset=offset, limit=SCHOOLS_PAGE
         )
-        _, missing = schools_without_kulturkontakt(session=session, team_id=team_id, limit=0)
+        _listed, missing = schools_without_kulturkontakt(session=session, team_id=team_id, limit=0)
     entries = [
         SchoolEntry(
             school_id=line.school.id or 0,

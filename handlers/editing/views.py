@@ -22,8 +22,9 @@ from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK
 from handlers.core.format import day_text, escape, klokkeslett, mention, truncate
+from handlers.core.i18n import N_, _, ngettext
 from handlers.core.values import MAX_LIST_OFFSET, whole_number
-from handlers.editing.fields import NOUNS, option
+from handlers.editing.fields import option
 from handlers.home.views import ITEM_MENU_ACTION
 from storage import audit
 from storage.contacts import ContactHit
@@ -37,35 +38,44 @@ SCHOOLS_PAGE = 20
 OPTIONS_LIMIT = 100  # Slack shows at most 100 options
 QUERY_LIMIT = 100
 
-GONE = "Finner ikke {noun} lenger: noen har kanskje slettet {pronoun} i mellomtiden."
-NOTHING_TO_DELETE = "Jeg vet ikke hva som skal slettes."
-SCHOOL_IN_USE = (
+# Marked here, translated where shown: `_(SCHOOL_IN_USE)`.
+GONE = {
+    "deadline": N_("Finner ikke fristen lenger: noen har kanskje slettet den i mellomtiden."),
+    "meeting": N_("Finner ikke møtet lenger: noen har kanskje slettet det i mellomtiden."),
+    "contact": N_("Finner ikke kontakten lenger: noen har kanskje slettet den i mellomtiden."),
+    "school": N_("Finner ikke skolen lenger: noen har kanskje slettet den i mellomtiden."),
+}
+NOTHING_TO_DELETE = N_("Jeg vet ikke hva som skal slettes.")
+SCHOOL_IN_USE = N_(
     "Skolen har forestillinger i turnéplanen og kan ikke slettes. "
     "Gi den heller nytt navn, eller fjern forestillingene først."
 )
-FROM_THE_CALENDAR = "Fra den medfølgende DKS-kalenderen eller en import; ikke endret her ennå."
+FROM_THE_CALENDAR = N_("Fra den medfølgende DKS-kalenderen eller en import; ikke endret her ennå.")
+# Who last changed an item, by what they did; %(who)s is a mention (or the bot, the CLI).
+LAST_CHANGED = {
+    "create": N_("Lagt inn av %(who)s den %(day)s kl. %(time)s."),
+    "import": N_("Importert av %(who)s den %(day)s kl. %(time)s."),
+    "done": N_("Merket som ferdig av %(who)s den %(day)s kl. %(time)s."),
+    "update": N_("Sist endret av %(who)s den %(day)s kl. %(time)s."),
+}
 
 
 def gone_text(kind: str) -> str:
-    noun = NOUNS[kind][1]
-    pronoun = "den" if kind in ("deadline", "contact", "school") else "det"
-    return GONE.format(noun=noun, pronoun=pronoun)
+    return _(GONE[kind])
 
 
 def last_changed_text(change: audit.LastChange | None, tz: tzinfo) -> str | None:
-    """«Sist endret av @kari den 24. november 2026 kl. 10:00.»"""
+    """«Sist endret av @kari den 24. november 2026 kl. 10:00.»: a person is a mention,
+    never their raw id."""
     if change is None:
         return None
     local: datetime = change.at.astimezone(tz)
-    when = f"{day_text(local.date())} kl. {klokkeslett(local)}"
     if change.user_id:
         who = mention(change.user_id)
     else:
-        who = "kommandolinja (dks-bot)" if change.source == "cli" else "boten"
-    verb = {"create": "Lagt inn", "import": "Importert", "done": "Merket som ferdig"}.get(
-        change.action, "Sist endret"
-    )
-    return f"{verb} av {who} den {when}."
+        who = _("kommandolinja (dks-bot)") if change.source == "cli" else _("boten")
+    sentence = LAST_CHANGED.get(change.action, LAST_CHANGED["update"])
+    return _(sentence) % {"who": who, "day": day_text(local.date()), "time": klokkeslett(local)}
 
 
 # --- type-aheads ---------------------------------------------------------------------------------
@@ -100,9 +110,9 @@ def school_menu(entry: SchoolEntry, offset: int) -> OverflowMenuElement:
     return OverflowMenuElement(
         action_id=ITEM_MENU_ACTION,
         options=[
-            option(f"newcontact:school:{ref}", "Ny kulturkontakt"),
-            option(f"edit:school:{ref}", "Endre skolen"),
-            option(f"delete:school:{ref}", "Slett skolen"),
+            option(f"newcontact:school:{ref}", _("Ny kulturkontakt")),
+            option(f"edit:school:{ref}", _("Endre skolen")),
+            option(f"delete:school:{ref}", _("Slett skolen")),
         ],
     )
 
@@ -119,9 +129,13 @@ def schools_offset(view: dict[str, Any]) -> int:
 def _school_section(entry: SchoolEntry, offset: int, coordinator: bool) -> SectionBlock:
     where = f" ({escape(entry.municipality)})" if entry.municipality else ""
     if entry.kulturkontakter:
-        who = "Kulturkontakt: " + escape(truncate(", ".join(entry.kulturkontakter), 200))
+        names = escape(truncate(", ".join(entry.kulturkontakter), 200))
+        n = len(entry.kulturkontakter)
+        who = ngettext("Kulturkontakt: %(names)s", "Kulturkontakter: %(names)s", n) % {
+            "names": names
+        }
     else:
-        who = ":warning: Mangler kulturkontakt"
+        who = _(":warning: Mangler kulturkontakt")
     return SectionBlock(
         block_id=f"school:{entry.school_id}",
         text=MarkdownTextObject(text=f"*{escape(truncate(entry.name, 150))}*{where}\n{who}"),
@@ -134,13 +148,30 @@ def _page_buttons(offset: int, shown_to: int, total: int, page_size: int) -> lis
     if offset > 0:
         previous = str(max(0, offset - page_size))
         nav.append(
-            ButtonElement(text="Forrige side", action_id=SCHOOLS_MORE_ACTION, value=previous)
+            ButtonElement(text=_("Forrige side"), action_id=SCHOOLS_MORE_ACTION, value=previous)
         )
     if shown_to < total:
         nav.append(
-            ButtonElement(text="Vis flere", action_id=SCHOOLS_MORE_ACTION, value=str(shown_to))
+            ButtonElement(text=_("Vis flere"), action_id=SCHOOLS_MORE_ACTION, value=str(shown_to))
         )
     return nav
+
+
+def shown_text(offset: int, shown: int, total: int) -> str | None:
+    """Which schools a page shows, as a person says it: «Viser 21–40 av 57.», but
+    «Viser skole 21 av 21.» for a page of one and «Viser alle 3 skolene.» for all of them."""
+    if shown <= 0 or total <= 0:
+        return None
+    first, last = offset + 1, offset + shown
+    if first == 1 and last >= total:
+        return ngettext("Viser den ene skolen.", "Viser alle %(n)d skolene.", total) % {"n": total}
+    if first == last:
+        return _("Viser skole %(n)d av %(total)d.") % {"n": first, "total": total}
+    return _("Viser %(first)d–%(last)d av %(total)d.") % {
+        "first": first,
+        "last": last,
+        "total": total,
+    }
 
 
 def schools_modal(
@@ -153,22 +184,26 @@ def schools_modal(
     coordinator: bool,
 ) -> View:
     """One page of schools, those without a kulturkontakt first; menus for coordinators."""
-    summary = (
-        f"{total} skoler, *{missing} uten kulturkontakt*. Hver skole skal ha en "
-        "kulturkontakt; skolene som mangler, står først."
-        if total
-        else "Ingen skoler er lagt inn ennå. Importer en liste fra Home-fanen."
-    )
+    if total:
+        summary = ngettext(
+            "%(n)d skole, *%(missing)d uten kulturkontakt*. Hver skole skal ha en "
+            "kulturkontakt; skolene som mangler, står først.",
+            "%(n)d skoler, *%(missing)d uten kulturkontakt*. Hver skole skal ha en "
+            "kulturkontakt; skolene som mangler, står først.",
+            total,
+        ) % {"n": total, "missing": missing}
+    else:
+        summary = _("Ingen skoler er lagt inn ennå. Importer en liste fra Home-fanen.")
     blocks: list[Block] = [
         SectionBlock(block_id=NOTICE_BLOCK, text=MarkdownTextObject(text=summary))
     ]
     if coordinator:
-        new = ButtonElement(text="Ny skole", action_id=SCHOOLS_NEW_ACTION, value="new")
+        new = ButtonElement(text=_("Ny skole"), action_id=SCHOOLS_NEW_ACTION, value="new")
         blocks.append(ActionsBlock(elements=[new]))
     blocks += [_school_section(entry, offset, coordinator) for entry in entries]
     shown_to = offset + len(entries)
-    if total:
-        shown = f"Viser {offset + 1}–{shown_to} av {total}."
+    shown = shown_text(offset, len(entries), total)
+    if shown:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=shown)]))
     nav = _page_buttons(offset, shown_to, total, page_size)
     if nav:
@@ -176,8 +211,8 @@ def schools_modal(
     return View(
         type="modal",
         callback_id=SCHOOLS_CALLBACK,
-        title="Skoler",
-        close="Lukk",
+        title=_("Skoler"),
+        close=_("Lukk"),
         private_metadata=json.dumps({"offset": offset}),
         blocks=blocks,
     )

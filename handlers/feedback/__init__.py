@@ -18,8 +18,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers.core.access import CoordinatorOnly
-from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.commands import Subcommand
 from handlers.core.feature import Feature
+from handlers.core.i18n import N_
 from handlers.core.lazy import acknowledge
 from handlers.core.outbox_kinds import Kind
 from handlers.feedback.forms import FEEDBACK_CALLBACK_ID, PERFORMANCE_ACTION
@@ -39,10 +40,13 @@ from storage.feedback import FOLLOWUP_KIND, FORGET_KIND, PROMPT_KIND
 SUBCOMMANDS = [
     Subcommand(
         name="tilbakemelding",
-        aliases=("evaluering", "tilbakemeldinger"),
-        summary="gi tilbakemelding på en DKS-forestilling, eller se oppsummeringen "
-        "(«oppsummering [produksjon]»).",
-        example=f"{COMMAND} tilbakemelding oppsummering",
+        words={"nn": "tilbakemelding", "en": "feedback"},
+        aliases=("evaluering", "tilbakemeldinger", "tilbakemeldingar"),
+        summary=N_(
+            "gi tilbakemelding på en DKS-forestilling, eller se oppsummeringen "
+            "(«oppsummering [produksjon]»)."
+        ),
+        example=N_("/dks tilbakemelding oppsummering"),
         run=run_feedback,
         works_after_ack=True,  # opens the form; purges expired keys after the summary
     )
@@ -50,7 +54,7 @@ SUBCOMMANDS = [
 
 
 # The export holds every answer's comments.
-EXPORTS = CoordinatorOnly("Bare koordinatorer kan laste ned tilbakemeldingene.")
+EXPORTS = CoordinatorOnly(N_("Bare koordinatorer kan laste ned tilbakemeldingene."))
 
 
 def register(app: App) -> None:

@@ -32,9 +32,11 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.format import klokkeslett, truncate
+from handlers.core.i18n import N_, _, current_language
 from handlers.core.values import row_id, whole_number
 from handlers.feedback.views import (
     FEEDBACK_OPEN_ACTION,
+    OTHER_COMMENTS,
     day_text,
     parse_performance_value,
     performance_value,
@@ -78,57 +80,68 @@ OPTION_TEXT_LIMIT = 75  # Slack's limit for an option's and a button's text
 EDITABLE_SHOWN = 5
 MAX_QUERY = 100  # of what the user typed in the type-ahead
 
+FORM_TITLE = N_("Tilbakemelding")
+
 # --- texts -------------------------------------------------------------------------------------
+# Bokmål messages, translated where shown (`_(CHOOSE_RATING)`): the form is in the reader's
+# language, and these are declared at import.
 
 QUESTION_HINTS = {
-    "overall": "Hvordan var forestillingen alt i alt?",
-    "artistic": "Håndverk, formidling og kunstnerisk uttrykk.",
-    "relevance": "Passet den for alderstrinnet, og kunne den knyttes til fag og læreplan?",
-    "pupils": "Var elevene engasjerte, fikk de delta, snakket de om det etterpå?",
-    "practical": "Ankomst, lokale, tidsplan og informasjon på forhånd.",
+    "overall": N_("Hvordan var forestillingen alt i alt?"),
+    "artistic": N_("Håndverk, formidling og kunstnerisk uttrykk."),
+    "relevance": N_("Passet den for alderstrinnet, og kunne den knyttes til fag og læreplan?"),
+    "pupils": N_("Var elevene engasjerte, fikk de delta, snakket de om det etterpå?"),
+    "practical": N_("Ankomst, lokale, tidsplan og informasjon på forhånd."),
 }
-PUPIL_HOSTS_WORDS = {PupilHosts.YES: "Ja", PupilHosts.NO: "Nei", PupilHosts.UNKNOWN: "Vet ikke"}
-ANONYMOUS_EXPLAINED = (
+PUPIL_HOSTS_WORDS = {
+    PupilHosts.YES: N_("Ja"),
+    PupilHosts.NO: N_("Nei"),
+    PupilHosts.UNKNOWN: N_("Vet ikke"),
+}
+ANONYMOUS_EXPLAINED = N_(
     "Anonymt betyr at koordinatorene ikke ser hvem som svarte, og at navnet ditt ikke lagres "
     "sammen med svaret. I 14 dager kan boten likevel kjenne deg igjen (med en kode laget av "
     "Slack-id-en din), slik at du kan endre svaret. Etter 14 dager slettes koden, og da vet "
     "heller ikke boten hvem som svarte."
 )
 # Field errors.
-CHOOSE_PERFORMANCE = "Velg forestillingen du gir tilbakemelding på."
-CHOOSE_RATING = "Velg et svar fra «svært bra» til «ikke bra»."
-CHOOSE_PUPIL_HOSTS = "Velg ja, nei eller vet ikke."
-PERFORMANCE_NOT_FOUND = "Jeg finner ikke den forestillingen. Velg en annen."
-PERFORMANCE_CANCELLED = "Den forestillingen er avlyst. Velg en annen."
-STORE_FAILED = (
+CHOOSE_PERFORMANCE = N_("Velg forestillingen du gir tilbakemelding på.")
+CHOOSE_RATING = N_("Velg et svar fra «svært bra» til «ikke bra».")
+CHOOSE_PUPIL_HOSTS = N_("Velg ja, nei eller vet ikke.")
+PERFORMANCE_NOT_FOUND = N_("Jeg finner ikke den forestillingen. Velg en annen.")
+PERFORMANCE_CANCELLED = N_("Den forestillingen er avlyst. Velg en annen.")
+STORE_FAILED = N_(
     "Jeg fikk ikke lagret svaret akkurat nå. Det du har skrevet, står fortsatt her: "
     "trykk «Send» igjen om litt."
 )
 
 
 def too_long(text: str, limit: int) -> str:
-    return f"Kommentaren er {len(text)} tegn. Kort den ned til høyst {limit} tegn."
+    return _("Kommentaren er %(length)d tegn. Kort den ned til høyst %(limit)d tegn.") % {
+        "length": len(text),
+        "limit": limit,
+    }
 
 
 def bad_pupils(typed: str) -> str:
-    return (
-        f"Skriv antall elever som et helt tall fra 0 til {MAX_PUPILS_ATTENDED} "
-        f"(du skrev «{truncate(typed, 20)}»)."
-    )
+    return _("Skriv antall elever som et helt tall fra 0 til %(most)d (du skrev «%(typed)s»).") % {
+        "most": MAX_PUPILS_ATTENDED,
+        "typed": truncate(typed, 20),
+    }
 
 
 def not_started(starts: str) -> str:
-    return (
-        f"Forestillingen har ikke begynt ennå (den starter {starts}). "
+    return _(
+        "Forestillingen har ikke begynt ennå (den starter %(when)s). "
         "Du kan gi tilbakemelding etterpå."
-    )
+    ) % {"when": starts}
 
 
 def edit_window_closed(until: str) -> str:
-    return (
+    return _(
         "Du har allerede svart på denne forestillingen, og svaret kunne bare endres til og "
-        f"med {until}."
-    )
+        "med %(day)s."
+    ) % {"day": until}
 
 
 # --- the type-ahead ----------------------------------------------------------------------------
@@ -140,7 +153,7 @@ def option_label(choice: Choice, tz: ZoneInfo) -> str:
     local = choice.starts_at.astimezone(tz)
     when = day_text(local.date())
     if choice.needs_time:
-        when += f" kl. {klokkeslett(local)}"
+        when = _("%(when)s kl. %(time)s") % {"when": when, "time": klokkeslett(local)}
     title, school = choice.title, choice.school
     room = OPTION_TEXT_LIMIT - len(when) - 6
     if len(title) + len(school) > room:
@@ -162,11 +175,12 @@ def performance_options_json(index: PerformanceIndex, rows: Sequence[int], tz: Z
 
     This runs on every keystroke. Each option is rendered and serialised once per row and
     version of the index (kept by the index), so an answer only joins ready strings: building
-    and serialising 100 options anew each time cost more than finding them.
+    and serialising 100 options anew each time cost more than finding them. The labels'
+    dates are in the reader's language, so the language is part of the key.
     """
     parts = index.rendered(
         rows,
-        ("option", tz),
+        ("option", tz, current_language()),
         lambda c: json.dumps(option_dict(c, tz), ensure_ascii=False, separators=(",", ":")),
     )
     return '{"options":[' + ",".join(parts) + "]}"
@@ -209,30 +223,30 @@ class EditableAnswer:
 
 
 def _rating_options() -> list[Option]:
-    return [Option(text=word, value=str(value)) for value, word in RATING_SCALE]
+    return [Option(text=_(word), value=str(value)) for value, word in RATING_SCALE]
 
 
 def _rating_option(value: int | None) -> Option | None:
     if value is None or value not in RATING_WORDS:
         return None
-    return Option(text=RATING_WORDS[value], value=str(value))
+    return Option(text=_(RATING_WORDS[value]), value=str(value))
 
 
 def _pupil_host_options() -> list[Option]:
-    return [Option(text=word, value=value.value) for value, word in PUPIL_HOSTS_WORDS.items()]
+    return [Option(text=_(word), value=value.value) for value, word in PUPIL_HOSTS_WORDS.items()]
 
 
 def _pupil_host_option(hosts: str | None) -> Option | None:
     if hosts is None or hosts not in {h.value for h in PupilHosts}:
         return None
-    return Option(text=PUPIL_HOSTS_WORDS[PupilHosts(hosts)], value=hosts)
+    return Option(text=_(PUPIL_HOSTS_WORDS[PupilHosts(hosts)]), value=hosts)
 
 
 def _anonymous_option() -> Option:
     return Option(
-        text="Send anonymt",
+        text=_("Send anonymt"),
         value=ANONYMOUS_VALUE,
-        description="Koordinatorene ser ikke hvem som svarte.",
+        description=_("Koordinatorene ser ikke hvem som svarte."),
     )
 
 
@@ -248,7 +262,7 @@ def _editable_list(editable: Sequence[EditableAnswer], tz: ZoneInfo) -> list[Blo
         for i, e in enumerate(editable[:EDITABLE_SHOWN])
     ]
     return [
-        SectionBlock(text=MarkdownTextObject(text="*Svar du fortsatt kan endre:*")),
+        SectionBlock(text=MarkdownTextObject(text=_("*Svar du fortsatt kan endre:*"))),
         ActionsBlock(block_id=EDIT_LIST_BLOCK, elements=buttons),
     ]
 
@@ -259,8 +273,11 @@ def _editing_note(existing: FeedbackAnswer, tz: ZoneInfo) -> ContextBlock:
     return ContextBlock(
         elements=[
             MarkdownTextObject(
-                text=f":pencil2: Du endrer svaret du sendte {sent}. Du kan endre det "
-                f"til og med {until}."
+                text=_(
+                    ":pencil2: Du endrer svaret du sendte %(sent)s. Du kan endre det "
+                    "til og med %(until)s."
+                )
+                % {"sent": sent, "until": until}
             )
         ]
     )
@@ -269,11 +286,12 @@ def _editing_note(existing: FeedbackAnswer, tz: ZoneInfo) -> ContextBlock:
 def _question_blocks(question: str, existing: FeedbackAnswer | None) -> list[Block]:
     rating = getattr(existing, f"rating_{question}", None) if existing else None
     comment = getattr(existing, f"comment_{question}", None) if existing else None
+    label = _(QUESTION_LABELS[question])
     return [
         InputBlock(
             block_id=RATING_BLOCKS[question],
-            label=QUESTION_LABELS[question],
-            hint=QUESTION_HINTS[question],
+            label=label,
+            hint=_(QUESTION_HINTS[question]),
             element=RadioButtonsElement(
                 action_id=RATING_ACTIONS[question],
                 options=_rating_options(),
@@ -282,7 +300,7 @@ def _question_blocks(question: str, existing: FeedbackAnswer | None) -> list[Blo
         ),
         InputBlock(
             block_id=COMMENT_BLOCKS[question],
-            label=f"Kommentar til «{QUESTION_LABELS[question].lower()}»",
+            label=_("Kommentar til «%(question)s»") % {"question": label.lower()},
             optional=True,
             element=PlainTextInputElement(
                 action_id=COMMENT_ACTIONS[question],
@@ -305,8 +323,10 @@ def feedback_modal(
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
-                text="Det tar omtrent ett minutt. Svarene brukes i kommunens evaluering av "
-                "DKS-produksjonene og i årsrapporten til fylket."
+                text=_(
+                    "Det tar omtrent ett minutt. Svarene brukes i kommunens evaluering av "
+                    "DKS-produksjonene og i årsrapporten til fylket."
+                )
             )
         )
     ]
@@ -315,14 +335,14 @@ def feedback_modal(
     blocks.append(
         InputBlock(
             block_id=PERFORMANCE_BLOCK,
-            label="Forestilling",
+            label=_("Forestilling"),
             element=ExternalDataSelectElement(
                 action_id=PERFORMANCE_ACTION,
-                placeholder="Søk på produksjon, skole eller dato",
+                placeholder=_("Søk på produksjon, skole eller dato"),
                 min_query_length=0,
                 initial_option=performance_option(performance, tz) if performance else None,
             ),
-            hint="Nyeste først. Skriv for eksempel navnet på produksjonen, skolen eller datoen.",
+            hint=_("Nyeste først. Skriv for eksempel navnet på produksjonen, skolen eller datoen."),
         )
     )
     if existing is not None:
@@ -332,8 +352,8 @@ def feedback_modal(
     blocks.append(
         InputBlock(
             block_id=PUPIL_HOSTS_BLOCK,
-            label="Var elevarrangører med?",
-            hint="Elevarrangører tar imot utøverne og hjelper til før og under forestillingen.",
+            label=_("Var elevarrangører med?"),
+            hint=_("Elevarrangører tar imot utøverne og hjelper til før og under forestillingen."),
             optional=True,
             element=RadioButtonsElement(
                 action_id=PUPIL_HOSTS_ACTION,
@@ -346,8 +366,8 @@ def feedback_modal(
     blocks.append(
         InputBlock(
             block_id=PUPILS_BLOCK,
-            label="Hvor mange elever var til stede?",
-            hint=f"Et helt tall fra 0 til {MAX_PUPILS_ATTENDED}.",
+            label=_("Hvor mange elever var til stede?"),
+            hint=_("Et helt tall fra 0 til %(most)d.") % {"most": MAX_PUPILS_ATTENDED},
             optional=True,
             element=NumberInputElement(
                 action_id=PUPILS_ACTION,
@@ -359,7 +379,7 @@ def feedback_modal(
     blocks.append(
         InputBlock(
             block_id=FREE_COMMENT_BLOCK,
-            label="Andre kommentarer",
+            label=_(OTHER_COMMENTS),
             optional=True,
             element=PlainTextInputElement(
                 action_id=FREE_COMMENT_ACTION,
@@ -373,9 +393,9 @@ def feedback_modal(
     blocks.append(
         InputBlock(
             block_id=ANONYMOUS_BLOCK,
-            label="Anonymitet",
+            label=_("Anonymitet"),
             optional=True,
-            hint=ANONYMOUS_EXPLAINED,
+            hint=_(ANONYMOUS_EXPLAINED),
             element=CheckboxesElement(
                 action_id=ANONYMOUS_ACTION,
                 options=[anonymous],
@@ -388,9 +408,9 @@ def feedback_modal(
     return View(
         type="modal",
         callback_id=FEEDBACK_CALLBACK_ID,
-        title="Tilbakemelding",
-        submit="Send",
-        close="Avbryt",
+        title=_(FORM_TITLE),
+        submit=_("Send"),
+        close=_("Avbryt"),
         private_metadata=Metadata(performance.id if performance else None).dump(),
         blocks=blocks,
     )
@@ -440,14 +460,14 @@ def read_form(view: Mapping[str, Any]) -> tuple[FormData, dict[str, str]]:
         # A form opened for a performance carries it, in case the select came back empty.
         performance_id = Metadata.load(view.get("private_metadata")).performance_id
         if selected is not None or performance_id is None:
-            errors[PERFORMANCE_BLOCK] = CHOOSE_PERFORMANCE
+            errors[PERFORMANCE_BLOCK] = _(CHOOSE_PERFORMANCE)
             performance_id = None
     form = FormData(performance_id=performance_id)
     for question in QUESTION_KEYS:
         raw = _selected(values, RATING_BLOCKS[question], RATING_ACTIONS[question])
         rating = whole_number(raw, at_most=max(RATING_WORDS))
         if rating is None or rating not in RATING_WORDS:
-            errors[RATING_BLOCKS[question]] = CHOOSE_RATING
+            errors[RATING_BLOCKS[question]] = _(CHOOSE_RATING)
         else:
             form.ratings[question] = rating
         comment = _text(values, COMMENT_BLOCKS[question], COMMENT_ACTIONS[question])
@@ -456,7 +476,7 @@ def read_form(view: Mapping[str, Any]) -> tuple[FormData, dict[str, str]]:
         form.comments[question] = comment
     hosts = _selected(values, PUPIL_HOSTS_BLOCK, PUPIL_HOSTS_ACTION)
     if hosts is not None and hosts not in {h.value for h in PupilHosts}:
-        errors[PUPIL_HOSTS_BLOCK] = CHOOSE_PUPIL_HOSTS
+        errors[PUPIL_HOSTS_BLOCK] = _(CHOOSE_PUPIL_HOSTS)
     else:
         form.pupil_hosts = hosts
     pupils = _text(values, PUPILS_BLOCK, PUPILS_ACTION)

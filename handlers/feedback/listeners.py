@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from handlers.core.access import Actor
 from handlers.core.commands import CommandRequest, Reply
 from handlers.core.format import day_text
+from handlers.core.i18n import _
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 from handlers.feedback.export import send_to_dm
@@ -55,7 +56,18 @@ from storage.tourplan import MAX_SUGGESTIONS, get_performance, performance_index
 # Validation plus storing must be done and acked well inside Slack's 3 seconds.
 SUBMIT_BUDGET_SECONDS = 2.0
 MIN_STORE_SECONDS = 0.3
-SUMMARY_WORDS = ("oppsummering", "oversikt", "resultater", "resultat", "summary")
+# `/dks tilbakemelding oppsummering`, in bokmål, nynorsk and English (compared folded).
+SUMMARY_WORDS = (
+    "oppsummering",
+    "oversikt",
+    "resultater",
+    "resultat",
+    "samandrag",
+    "oversyn",
+    "summary",
+    "overview",
+    "results",
+)
 
 
 # --- the type-ahead ----------------------------------------------------------------------------
@@ -111,7 +123,7 @@ def open_form(
     except SlackApiError as err:
         logger.warning("could not open the feedback modal: %s", err.response.get("error"))
         if body.get("response_url"):
-            respond(response_type="ephemeral", replace_original=False, text=OPEN_FAILED)
+            respond(response_type="ephemeral", replace_original=False, text=_(OPEN_FAILED))
     # After the modal is open: the trigger_id is only valid for three seconds.
     forget_quietly(services, logger)
 
@@ -141,12 +153,12 @@ def submit(
                 )
         except SQLAlchemyError:
             logger.exception("reading the performance failed")
-            ack(response_action="errors", errors={PERFORMANCE_BLOCK: STORE_FAILED})
+            ack(response_action="errors", errors={PERFORMANCE_BLOCK: _(STORE_FAILED)})
             return
         if performance is None:
-            errors[PERFORMANCE_BLOCK] = PERFORMANCE_NOT_FOUND
+            errors[PERFORMANCE_BLOCK] = _(PERFORMANCE_NOT_FOUND)
         elif performance.cancelled:
-            errors[PERFORMANCE_BLOCK] = PERFORMANCE_CANCELLED
+            errors[PERFORMANCE_BLOCK] = _(PERFORMANCE_CANCELLED)
         elif performance.starts_at > now:
             errors[PERFORMANCE_BLOCK] = not_started(when_text(performance.starts_at, tz))
     if errors or performance is None:
@@ -164,7 +176,7 @@ def submit(
     remaining = SUBMIT_BUDGET_SECONDS - (time.monotonic() - started)
     if remaining < MIN_STORE_SECONDS:
         logger.warning("feedback submit: %.2f s left of the budget, not storing", remaining)
-        ack(response_action="errors", errors={PERFORMANCE_BLOCK: STORE_FAILED})
+        ack(response_action="errors", errors={PERFORMANCE_BLOCK: _(STORE_FAILED)})
         return
     try:
         result = store_answer(
@@ -184,7 +196,7 @@ def submit(
         return
     except SQLAlchemyError:
         logger.exception("storing feedback failed")
-        ack(response_action="errors", errors={PERFORMANCE_BLOCK: STORE_FAILED})
+        ack(response_action="errors", errors={PERFORMANCE_BLOCK: _(STORE_FAILED)})
         return
     ack(
         response_action="update",
@@ -205,7 +217,7 @@ def forget_signed_versions(
     """After the ack of an anonymous submission, which may have made a signed answer
     anonymous: SQLite still holds the signed row version in its write-ahead log until a
     checkpoint (storage.db.checkpoint)."""
-    form, _ = read_form(view)
+    form, _errors = read_form(view)
     if form.anonymous and not checkpoint(services.engine):
         logger.info("readers held up the checkpoint after an anonymous answer; the next ends it")
 
@@ -228,7 +240,7 @@ def send_export(
         count = send_to_dm(services, client, actor, fmt, export_production(action.get("value")))
     except (SlackApiError, SQLAlchemyError) as err:
         logger.exception("feedback export failed: %s", type(err).__name__)
-        text = EXPORT_FAILED
+        text = _(EXPORT_FAILED)
     else:
         text = export_sent_text(count)
     if respond.response_url is None:
@@ -245,7 +257,7 @@ def send_export(
 def run_feedback(request: CommandRequest) -> Reply:
     """`/dks tilbakemelding` opens the form after the ack; `… oppsummering [produksjon]`
     answers with the summary."""
-    word, _, rest = request.args.partition(" ")
+    word, _sep, rest = request.args.partition(" ")
     if not word:
         # A function, not a partial: Bolt deep-copies the context for the work after the ack,
         # and copies a function as itself (a partial would copy the request's client).
@@ -254,7 +266,8 @@ def run_feedback(request: CommandRequest) -> Reply:
         reply = summary_reply(request, rest.strip())
         # The purge writes: it waits until the reply is on its way.
         return replace(reply, after=lambda: forget_quietly(request.services, request.logger))
-    return Reply(USAGE, plain_section(USAGE))
+    usage = _(USAGE)
+    return Reply(usage, plain_section(usage))
 
 
 def _open_empty_form(request: CommandRequest) -> None:

@@ -7,13 +7,12 @@ from slack_sdk.models.views import View
 
 from handlers.core.access import Actor
 from handlers.core.blocks import notice_modal
+from handlers.core.i18n import _
 from handlers.core.services import Services
-from handlers.feedback.forms import EditableAnswer, feedback_modal
+from handlers.feedback.forms import FORM_TITLE, EditableAnswer, feedback_modal
 from handlers.feedback.views import PERFORMANCE_GONE, cancelled_text
 from storage.feedback import editable_answer, editable_answers, respondent_key
 from storage.tourplan import get_performance
-
-TITLE = "Tilbakemelding"
 
 
 def _key(services: Services, who: Actor) -> str:
@@ -48,7 +47,7 @@ def performance_form(services: Services, who: Actor, performance_id: int) -> Vie
                 now=services.clock(),
             )
     if performance is None:
-        return notice_modal(PERFORMANCE_GONE, title=TITLE)
+        return notice_modal(_(PERFORMANCE_GONE), title=_(FORM_TITLE))
     if performance.cancelled:
-        return notice_modal(cancelled_text(performance, tz), title=TITLE)
+        return notice_modal(cancelled_text(performance, tz), title=_(FORM_TITLE))
     return feedback_modal(tz=tz, performance=performance, existing=existing)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from handlers.core.access import Actor, is_coordinator
-from handlers.core.commands import COMMAND, CommandRequest, Reply
+from handlers.core.commands import CommandRequest, Reply
 from handlers.core.format import escape, truncate
-from handlers.feedback.views import plain_section, summary_blocks, totals_intro
+from handlers.core.i18n import _, ngettext
+from handlers.feedback.views import answers_text, plain_section, summary_blocks, totals_intro
 from storage.feedback import (
     AnswerComments,
     ProductionSummary,
@@ -36,17 +37,17 @@ def summary_reply(request: CommandRequest, query: str) -> Reply:
                 session=session, team_id=request.team_id, query=query
             )
             if not productions:
-                text = (
-                    f"Fant ingen produksjon som passer «{escape(truncate(query, 80))}». "
-                    f"Skriv `{COMMAND} tilbakemelding oppsummering` for å se alle."
-                )
+                text = _(
+                    "Fant ingen produksjon som passer «%(query)s». "
+                    "Skriv `/dks tilbakemelding oppsummering` for å se alle."
+                ) % {"query": escape(truncate(query, 80))}
                 return Reply(text, plain_section(text))
             ids = [p.id for p in productions if p.id is not None]
             summaries = production_summaries(
                 session=session, team_id=request.team_id, now=now, production_ids=ids
             )
             if len(productions) == 1:
-                heading = f"Tilbakemeldinger – {productions[0].title}"
+                heading = _("Tilbakemeldinger – %(title)s") % {"title": productions[0].title}
                 intro = None
                 export_production = ids[0]
                 if coordinator:
@@ -54,27 +55,35 @@ def summary_reply(request: CommandRequest, query: str) -> Reply:
                         session=session, team_id=request.team_id, production_id=ids[0]
                     )
             else:
-                heading = f"Tilbakemeldinger – «{query}»"
-                more = f" Viser {len(productions)} av {total}." if total > len(productions) else ""
-                intro = (
-                    f"{total} produksjoner passer.{more} Skriv hele navnet for å se "
-                    "kommentarene til én produksjon."
-                )
+                heading = _("Tilbakemeldinger – «%(query)s»") % {"query": query}
+                sentences = [
+                    ngettext("%(n)d produksjon passer.", "%(n)d produksjoner passer.", total)
+                    % {"n": total}
+                ]
+                if total > len(productions):
+                    sentences.append(
+                        _("Viser %(shown)d av %(n)d.") % {"shown": len(productions), "n": total}
+                    )
+                sentences.append(_("Skriv hele navnet for å se kommentarene til én produksjon."))
+                intro = " ".join(sentences)
         else:
             totals, summaries = overview(session=session, team_id=request.team_id, now=now)
             if not totals.answers:
-                text = (
+                text = _(
                     "Det har ikke kommet inn noen tilbakemeldinger ennå. Når turneplanen er "
                     "importert, spør jeg kulturkontakten på skolen etter hver forestilling."
                 )
                 return Reply(text, plain_section(text))
-            heading = "Tilbakemeldinger"
+            heading = _("Tilbakemeldinger")
             intro = totals_intro(totals)
             if totals.productions > len(summaries):
-                intro += (
-                    f" Viser de {len(summaries)} produksjonene med de nyeste svarene. Skriv "
-                    f"`{COMMAND} tilbakemelding oppsummering <produksjon>` for én produksjon."
-                )
+                shown = ngettext(
+                    "Viser %(n)d produksjon med de nyeste svarene.",
+                    "Viser de %(n)d produksjonene med de nyeste svarene.",
+                    len(summaries),
+                ) % {"n": len(summaries)}
+                one = _("Skriv `/dks tilbakemelding oppsummering <produksjon>` for én produksjon.")
+                intro = f"{intro} {shown} {one}"
     blocks = summary_blocks(
         heading=heading,
         summaries=summaries,
@@ -85,5 +94,7 @@ def summary_reply(request: CommandRequest, query: str) -> Reply:
         export_production=export_production,
     )
     # The notification text: the heading names a production or quotes a search word.
-    listed = "; ".join(f"{escape(truncate(s.title, 150))} ({s.answers} svar)" for s in summaries)
+    listed = "; ".join(
+        f"{escape(truncate(s.title, 150))} ({answers_text(s.answers)})" for s in summaries
+    )
     return Reply(truncate(f"{escape(heading)}: {listed}", 3000), blocks)

@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-from handlers.core.commands import COMMAND, HELP, CommandRequest, Reply, Subcommand
+from handlers.core.commands import HELP, CommandRequest, Reply, Subcommand
 from handlers.core.feature import Feature, no_listeners
+from handlers.core.i18n import N_
 from handlers.help.views import help_blocks
 
 
@@ -16,9 +17,10 @@ def run_help(request: CommandRequest) -> Reply:
 SUBCOMMANDS = [
     Subcommand(
         name=HELP,
-        aliases=("help", "?"),
-        summary="viser denne oversikten.",
-        example=f"{COMMAND} hjelp",
+        aliases=("?",),
+        words={"nn": "hjelp", "en": "help"},
+        summary=N_("viser denne oversikten."),
+        example=N_("/dks hjelp"),
         run=run_help,
     )
 ]

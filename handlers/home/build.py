@@ -4,6 +4,11 @@ Other features add their own sections by declaring them (`Feature(home_sections=
 the feedback feature's «Tilbakemeldinger som mangler»): a function that gets a `SectionRequest`
 and returns blocks, or [] to show nothing. At most MAX_SECTION_BLOCKS blocks are used; a
 section that raises is logged and left out, so it can never blank the tab.
+
+The tab is written in its reader's language (their own choice, else the workspace's), read
+from the snapshot it is built from: it is published on their request, but also after a change
+they made elsewhere, and right after they chose another language, when the request began in
+the old one. Sections are built inside that language too.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from slack_sdk.models.views import View
 from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.core.feature import SectionRequest
+from handlers.core.i18n import _, pick, use_language
 from handlers.core.services import Services
 from handlers.home.views import (
     SCHOOLS_SHOWN,
@@ -121,23 +127,26 @@ def publish_home(
     """Build and publish `user_id`'s Home tab; False (logged) when Slack or the DB failed."""
     view: dict[str, Any] | View
     try:
-        # One version read serves the role check and the tab.
+        # One version read serves the role check, the reader's language and the tab.
         snapshot = services.snapshot(team_id)
-        coordinator = services.roles.is_coordinator(
-            client=client, team_id=team_id, user_id=user_id, snapshot=snapshot
-        )
-        view = build_home(
-            services,
-            team_id=team_id,
-            user_id=user_id,
-            coordinator=coordinator,
-            limits=limits,
-            snapshot=snapshot,
-        )
+        settings = snapshot.settings
+        reader = pick(settings.user_languages.get(user_id), settings.language)
+        with use_language(reader):
+            coordinator = services.roles.is_coordinator(
+                client=client, team_id=team_id, user_id=user_id, snapshot=snapshot
+            )
+            view = build_home(
+                services,
+                team_id=team_id,
+                user_id=user_id,
+                coordinator=coordinator,
+                limits=limits,
+                snapshot=snapshot,
+            )
     except SQLAlchemyError:
         logger.exception("building the Home tab failed")
         view = fallback_blocks(
-            ":warning: Jeg fikk ikke hentet oversikten akkurat nå. Prøv igjen om litt."
+            _(":warning: Jeg fikk ikke hentet oversikten akkurat nå. Prøv igjen om litt.")
         )
     try:
         client.views_publish(user_id=user_id, view=view)

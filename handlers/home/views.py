@@ -7,7 +7,8 @@ the limits ride in the view's private_metadata so a click knows what is shown.
 Every block is built with slack_sdk.models, but serialised (and so validated) once per distinct
 block: the tab is published on every `app_home_opened`, its static parts never change and its
 rows change only when an item or the day does, while `to_dict()` cost more than reading the
-data. The remembered dicts are shared, so nothing may change them after they are built.
+data. The remembered dicts are shared, so nothing may change them after they are built, and
+every one that holds words is remembered per language (the reader's, in force when built).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.format import date_and_clock, escape, how_far, truncate
+from handlers.core.i18n import N_, _, current_language, ngettext
 from storage.calendar import HomeItem, HomeOccurrence
 from storage.models import MeetingForm
 
@@ -65,9 +67,9 @@ SCHOOLS_SHOWN = 12
 TITLE_LIMIT = 120
 
 FORM_WORDS = {
-    MeetingForm.DIGITAL: "digitalt",
-    MeetingForm.PHYSICAL: "fysisk",
-    MeetingForm.HYBRID: "fysisk og digitalt",
+    MeetingForm.DIGITAL: N_("digitalt"),
+    MeetingForm.PHYSICAL: N_("fysisk"),
+    MeetingForm.HYBRID: N_("fysisk og digitalt"),
 }
 
 
@@ -124,14 +126,15 @@ class HomeData:
 
 def item_menu(kind: str, item_id: int, occurrence: date | None) -> OverflowMenuElement:
     options = [
-        Option(value=f"edit:{kind}:{item_id}", text="Endre"),
-        Option(value=f"delete:{kind}:{item_id}", text="Slett"),
+        Option(value=f"edit:{kind}:{item_id}", text=_("Endre")),
+        Option(value=f"delete:{kind}:{item_id}", text=_("Slett")),
     ]
     if kind == "deadline" and occurrence is not None:
         options.insert(
             1,
             Option(
-                value=f"done:deadline:{item_id}:{occurrence.isoformat()}", text="Merk som ferdig"
+                value=f"done:deadline:{item_id}:{occurrence.isoformat()}",
+                text=_("Merk som ferdig"),
             ),
         )
     return OverflowMenuElement(action_id=ITEM_MENU_ACTION, options=options)
@@ -152,7 +155,7 @@ def _when(occ: HomeOccurrence, today: date) -> str:
     away = how_far(occ.start, occ.end, today, deadline=deadline, overdue_mark=":warning: ")
     line = f"{when} · *{away}*"
     if occ.expected:
-        line += " · _forventet dato_"
+        line += " · " + _("_forventet dato_")
     return line
 
 
@@ -163,13 +166,15 @@ def occurrence_section(occ: HomeOccurrence, today: date, *, coordinator: bool) -
     details = []
     if kind == "meeting":
         if item.form in FORM_WORDS:
-            details.append(FORM_WORDS[MeetingForm(item.form)])
+            details.append(_(FORM_WORDS[MeetingForm(item.form)]))
         if item.place:
             details.append(escape(truncate(item.place, 80)))
     if item.audience:
-        details.append(f"gjelder {escape(truncate(item.audience, 80))}")
+        details.append(
+            _("gjelder %(audience)s") % {"audience": escape(truncate(item.audience, 80))}
+        )
     if item.rrule:
-        details.append("gjentas")
+        details.append(_("gjentas"))
     if details:
         lines.append(" · ".join(details))
     return SectionBlock(
@@ -181,12 +186,12 @@ def occurrence_section(occ: HomeOccurrence, today: date, *, coordinator: bool) -
 
 def undated_section(item: HomeItem, *, coordinator: bool) -> SectionBlock:
     kind = item.kind
-    noun = "Frist" if kind == "deadline" else "Møte"
+    what = _("Frist uten dato") if kind == "deadline" else _("Møte uten dato")
     note = f" – {escape(truncate(item.date_note, 80))}" if item.date_note else ""
     return SectionBlock(
         block_id=f"undated:{kind}:{item.id}",
         text=MarkdownTextObject(
-            text=f"*{escape(truncate(item.title, TITLE_LIMIT))}*\n{noun} uten dato{note}"
+            text=f"*{escape(truncate(item.title, TITLE_LIMIT))}*\n{what}{note}"
         ),
         accessory=item_menu(kind, item.id or 0, None) if coordinator else None,
     )
@@ -199,7 +204,7 @@ def _header(text: str) -> HeaderBlock:
 def _more_button(section: str, block_id: str) -> ActionsBlock:
     return ActionsBlock(
         block_id=f"{block_id}_more",
-        elements=[ButtonElement(text="Vis flere", action_id=HOME_MORE, value=section)],
+        elements=[ButtonElement(text=_("Vis flere"), action_id=HOME_MORE, value=section)],
     )
 
 
@@ -208,19 +213,24 @@ def _context(text: str) -> ContextBlock:
 
 
 def _top(coordinator: bool) -> list[Block]:
-    blocks: list[Block] = [_header("DKS-boten")]
+    blocks: list[Block] = [_header(_("DKS-boten"))]
     if coordinator:
         blocks.append(
             ActionsBlock(
                 block_id=BUTTONS_BLOCK,
                 elements=[
                     ButtonElement(
-                        text="Ny frist", action_id=HOME_NEW_DEADLINE, value="new", style="primary"
+                        text=_("Ny frist"),
+                        action_id=HOME_NEW_DEADLINE,
+                        value="new",
+                        style="primary",
                     ),
-                    ButtonElement(text="Nytt møte", action_id=HOME_NEW_MEETING, value="new"),
-                    ButtonElement(text="Ny kontakt", action_id=HOME_NEW_CONTACT, value="new"),
-                    ButtonElement(text="Importer", action_id=HOME_IMPORT, value="import"),
-                    ButtonElement(text="Eksporter kalender", action_id=HOME_EXPORT, value="export"),
+                    ButtonElement(text=_("Nytt møte"), action_id=HOME_NEW_MEETING, value="new"),
+                    ButtonElement(text=_("Ny kontakt"), action_id=HOME_NEW_CONTACT, value="new"),
+                    ButtonElement(text=_("Importer"), action_id=HOME_IMPORT, value="import"),
+                    ButtonElement(
+                        text=_("Eksporter kalender"), action_id=HOME_EXPORT, value="export"
+                    ),
                 ],
             )
         )
@@ -230,7 +240,7 @@ def _top(coordinator: bool) -> list[Block]:
                 elements=[
                     ExternalDataSelectElement(
                         action_id=HOME_CONTACT_PICK,
-                        placeholder="Endre en kontakt: skriv navn, rolle eller skole",
+                        placeholder=_("Endre en kontakt: skriv navn, rolle eller skole"),
                         min_query_length=1,
                     )
                 ],
@@ -238,15 +248,19 @@ def _top(coordinator: bool) -> list[Block]:
         )
         blocks.append(
             _context(
-                "Du er koordinator: du kan legge inn og endre frister, møter, kontakter og "
-                "skoler. Bruk menyen ved hver rad."
+                _(
+                    "Du er koordinator: du kan legge inn og endre frister, møter, kontakter og "
+                    "skoler. Bruk menyen ved hver rad."
+                )
             )
         )
     else:
         blocks.append(
             _context(
-                "Her ser du hva som kommer. Bare koordinatorer kan endre; spør en koordinator "
-                "om du trenger å legge inn noe. Skriv `/dks hjelp` for å søke."
+                _(
+                    "Her ser du hva som kommer. Bare koordinatorer kan endre; spør en "
+                    "koordinator om du trenger å legge inn noe. Skriv `/dks hjelp` for å søke."
+                )
             )
         )
     return blocks
@@ -254,37 +268,56 @@ def _top(coordinator: bool) -> list[Block]:
 
 def _reminder_blocks(status: ReminderStatus) -> list[Block]:
     if status.channel_id is None:
-        text = ":bell: Ingen kanal er valgt for påminnelser ennå. Velg en med `/dks påminnelser`."
+        # The command that chooses the channel, as a reader of each language types it.
+        text = _(
+            ":bell: Ingen kanal er valgt for påminnelser ennå. "
+            "Velg en med `/dks påminnelser kanal #kanal`."
+        )
     elif status.paused:
-        text = f":bell: Påminnelser til <#{status.channel_id}> er satt på pause."
+        text = _(":bell: Påminnelser til %(channel)s er satt på pause.") % {
+            "channel": f"<#{status.channel_id}>"
+        }
     else:
-        text = f":bell: Påminnelser går til <#{status.channel_id}>."
-    return [_header("Påminnelser"), SectionBlock(block_id=REMINDERS_BLOCK, text=text)]
+        text = _(":bell: Påminnelser går til %(channel)s.") % {"channel": f"<#{status.channel_id}>"}
+    return [_header(_("Påminnelser")), SectionBlock(block_id=REMINDERS_BLOCK, text=text)]
 
 
 def _school_blocks(
     missing: Sequence[tuple[str, str | None]], missing_total: int, total: int
 ) -> list[Block]:
     if total == 0:
-        text = "Ingen skoler er lagt inn ennå. Importer skolene og kulturkontaktene fra en fil."
+        text = _("Ingen skoler er lagt inn ennå. Importer skolene og kulturkontaktene fra en fil.")
     elif missing_total == 0:
-        text = f":white_check_mark: Alle {total} skolene har en kulturkontakt."
+        text = ngettext(
+            ":white_check_mark: Den ene skolen har en kulturkontakt.",
+            ":white_check_mark: Alle %(n)d skolene har en kulturkontakt.",
+            total,
+        ) % {"n": total}
     else:
         names = [escape(truncate(name + (f" ({m})" if m else ""), 80)) for name, m in missing]
         rest = missing_total - len(names)
-        listed = ", ".join(names) + (f" og {rest} til" if rest > 0 else "")
-        text = f":warning: *{missing_total} av {total} skoler* mangler kulturkontakt: {listed}."
+        listed = ", ".join(names)
+        if rest > 0:
+            listed = _("%(names)s og %(n)d til") % {"names": listed, "n": rest}
+        text = ngettext(
+            ":warning: *%(missing)d av %(n)d skole* mangler kulturkontakt: %(listed)s.",
+            ":warning: *%(missing)d av %(n)d skoler* mangler kulturkontakt: %(listed)s.",
+            total,
+        ) % {"missing": missing_total, "n": total, "listed": listed}
     return [
-        _header("Skoler uten kulturkontakt"),
+        _header(_("Skoler uten kulturkontakt")),
         SectionBlock(
             block_id=SCHOOLS_BLOCK,
             text=MarkdownTextObject(text=truncate(text, 2900)),
-            accessory=ButtonElement(text="Se skolene", action_id=HOME_SCHOOLS, value="0"),
+            accessory=ButtonElement(text=_("Se skolene"), action_id=HOME_SCHOOLS, value="0"),
         ),
     ]
 
 
 # --- Serialised once per distinct block (see the module docstring) --------------------------------
+# A cache whose blocks hold words the bot writes takes `language` (the one in force, which the
+# body writes in) as its first argument: the same block is another dict in another language.
+# Those keyed by their text alone (headers, context lines) get it already translated.
 
 JsonBlock = dict[str, Any]
 
@@ -293,8 +326,8 @@ def _json(blocks: Sequence[Block]) -> tuple[JsonBlock, ...]:
     return tuple(block.to_dict() for block in blocks)
 
 
-@lru_cache(maxsize=4)
-def _top_json(coordinator: bool) -> tuple[JsonBlock, ...]:
+@lru_cache(maxsize=16)
+def _top_json(language: str, coordinator: bool) -> tuple[JsonBlock, ...]:
     return _json(_top(coordinator))
 
 
@@ -313,35 +346,37 @@ def _divider_json() -> JsonBlock:
     return DividerBlock().to_dict()
 
 
-@lru_cache(maxsize=8)
-def _more_json(section: str, block_id: str) -> JsonBlock:
+@lru_cache(maxsize=32)
+def _more_json(language: str, section: str, block_id: str) -> JsonBlock:
     return _more_button(section, block_id).to_dict()
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _empty_json(block_id: str, text: str) -> JsonBlock:
     return SectionBlock(block_id=block_id, text=text).to_dict()
 
 
 @lru_cache(maxsize=4096)
-def _occurrence_json(occ: HomeOccurrence, today: date, coordinator: bool) -> JsonBlock:
+def _occurrence_json(
+    language: str, occ: HomeOccurrence, today: date, coordinator: bool
+) -> JsonBlock:
     return occurrence_section(occ, today, coordinator=coordinator).to_dict()
 
 
 @lru_cache(maxsize=1024)
-def _undated_json(item: HomeItem, coordinator: bool) -> JsonBlock:
+def _undated_json(language: str, item: HomeItem, coordinator: bool) -> JsonBlock:
     return undated_section(item, coordinator=coordinator).to_dict()
 
 
 @lru_cache(maxsize=256)
 def _school_json(
-    missing: tuple[tuple[str, str | None], ...], missing_total: int, total: int
+    language: str, missing: tuple[tuple[str, str | None], ...], missing_total: int, total: int
 ) -> tuple[JsonBlock, ...]:
     return _json(_school_blocks(missing, missing_total, total))
 
 
 @lru_cache(maxsize=256)
-def _reminder_json(status: ReminderStatus) -> tuple[JsonBlock, ...]:
+def _reminder_json(language: str, status: ReminderStatus) -> tuple[JsonBlock, ...]:
     return _json(_reminder_blocks(status))
 
 
@@ -359,25 +394,35 @@ def _budget(fixed: int, wanted: tuple[int, int]) -> tuple[int, int]:
 
 def home_view(data: HomeData) -> dict[str, Any]:
     """The Home tab as the JSON `views.publish` takes (what `View.to_dict()` gives)."""
-    top = _top_json(data.coordinator)
+    language = current_language()
+    top = _top_json(language, data.coordinator)
     undated: list[JsonBlock] = []
     if data.undated:
-        undated.append(_header_json("Mangler dato"))
-        undated += [_undated_json(i, data.coordinator) for i in data.undated]
-        if data.undated_total > len(data.undated):
+        undated.append(_header_json(_("Mangler dato")))
+        undated += [_undated_json(language, i, data.coordinator) for i in data.undated]
+        rest = data.undated_total - len(data.undated)
+        if rest > 0:
             undated.append(
                 _context_json(
-                    f"Og {data.undated_total - len(data.undated)} til uten dato. "
-                    "Skriv `/dks frist` eller `/dks møte` for å se dem."
+                    ngettext(
+                        "Og %(n)d til uten dato. Skriv `/dks frist` eller `/dks møte` for å "
+                        "se den.",
+                        "Og %(n)d til uten dato. Skriv `/dks frist` eller `/dks møte` for å "
+                        "se dem.",
+                        rest,
+                    )
+                    % {"n": rest}
                 )
             )
     # Other features' sections are built per request: they are not ours to remember.
     extra = [list(_json(section)) for section in data.extra_sections if section]
     tail = [
-        *_school_json(tuple(data.schools_missing), data.schools_missing_total, data.schools_total),
-        *_reminder_json(data.reminders),
+        *_school_json(
+            language, tuple(data.schools_missing), data.schools_missing_total, data.schools_total
+        ),
+        *_reminder_json(language, data.reminders),
     ]
-    footer = [_context_json("Oppdateres når noe endres. Tidene er norsk tid.")]
+    footer = [_context_json(_("Oppdateres når noe endres. Tidene er norsk tid."))]
     # Everything but the list rows: each list has a divider, a header and a «more» row.
     fixed = (
         len(top)
@@ -396,25 +441,25 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks: list[JsonBlock] = [*top]
     blocks += _list_blocks(
         data,
-        heading="Neste frister",
+        heading=_("Neste frister"),
         section="deadlines",
         block_id=DEADLINES_BLOCK,
         items=data.deadlines[:n_deadlines],
         more=data.deadlines_more or len(data.deadlines) > n_deadlines,
         full=n_deadlines < wanted[0],
-        empty="Ingen kommende frister med dato.",
-        command="/dks frist alle",
+        empty=_("Ingen kommende frister med dato."),
+        full_text=_("Det er flere. Skriv `/dks frist alle` for å se alle."),
     )
     blocks += _list_blocks(
         data,
-        heading="Kommende møter",
+        heading=_("Kommende møter"),
         section="meetings",
         block_id=MEETINGS_BLOCK,
         items=data.meetings[:n_meetings],
         more=data.meetings_more or len(data.meetings) > n_meetings,
         full=n_meetings < wanted[1],
-        empty="Ingen kommende møter med dato.",
-        command="/dks møte alle",
+        empty=_("Ingen kommende møter med dato."),
+        full_text=_("Det er flere. Skriv `/dks møte alle` for å se alle."),
     )
     divider = _divider_json()
     if undated:
@@ -436,18 +481,20 @@ def _list_blocks(
     more: bool,
     full: bool,
     empty: str,
-    command: str,
+    full_text: str,
 ) -> list[JsonBlock]:
+    """`full_text` points to the command that lists them all, for when the tab is full."""
+    language = current_language()
     blocks: list[JsonBlock] = [_divider_json(), _header_json(heading)]
     if items:
-        blocks += [_occurrence_json(o, data.today, data.coordinator) for o in items]
+        blocks += [_occurrence_json(language, o, data.today, data.coordinator) for o in items]
     else:
         blocks.append(_empty_json(block_id, empty))
     if more and full:
-        # The tab is full (Slack allows 100 blocks): point to the command that lists them all.
-        blocks.append(_context_json(f"Det er flere. Skriv `{command}` for å se alle."))
+        # The tab is full (Slack allows 100 blocks).
+        blocks.append(_context_json(full_text))
     elif more:
-        blocks.append(_more_json(section, block_id))
+        blocks.append(_more_json(language, section, block_id))
     return blocks
 
 
@@ -455,5 +502,5 @@ def fallback_blocks(text: str) -> View:
     """What the Home tab shows when reading the data failed: say so, never a blank tab."""
     return View(
         type="home",
-        blocks=[_header("DKS-boten"), SectionBlock(text=MarkdownTextObject(text=text))],
+        blocks=[_header(_("DKS-boten")), SectionBlock(text=MarkdownTextObject(text=text))],
     )

@@ -17,18 +17,24 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handlers.core.i18n import N_, _
 from storage.importers.contacts import MAX_BYTES
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = "Jeg fant ikke filen. Last den opp på nytt."
-NOT_FETCHED = "Jeg fikk ikke tak i filen fra Slack. Prøv igjen."
-NOT_DOWNLOADED = "Jeg fikk ikke lastet ned filen fra Slack. Prøv igjen."
-TOO_LARGE = "Filen er større enn 10 MB."
+# What the user is told (marked here, translated when raised).
+NOT_FOUND = N_("Jeg fant ikke filen. Last den opp på nytt.")
+NOT_FETCHED = N_("Jeg fikk ikke tak i filen fra Slack. Prøv igjen.")
+NOT_DOWNLOADED = N_("Jeg fikk ikke lastet ned filen fra Slack. Prøv igjen.")
+TOO_LARGE = N_("Filen er større enn 10 MB.")
 
 
 class FileFetchError(Exception):
-    """The uploaded file could not be fetched; the message is for the user."""
+    """The uploaded file could not be fetched; the message (one of the above) is for the
+    user, in the reader's language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_(message))
 
 
 def trusted(url: str, api_url: str) -> bool:
@@ -87,4 +93,4 @@ def fetch_file(client: WebClient, file_id: str) -> tuple[str, bytes]:
         raise FileFetchError(NOT_DOWNLOADED) from err
     if len(data) > MAX_BYTES:
         raise FileFetchError(TOO_LARGE)
-    return str(info.get("name") or "fil"), data
+    return str(info.get("name") or _("fil")), data

@@ -13,6 +13,7 @@ from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK
 from handlers.core.format import escape
+from handlers.core.i18n import N_, _
 from handlers.imports.views import listed, shown_file
 
 # --- the file ------------------------------------------------------------------------------------
@@ -20,13 +21,16 @@ from handlers.imports.views import listed, shown_file
 IMPORT_CALLBACK = "dks_import_file"
 FILE_BLOCK = "file"
 FILE_ACTION = "dks_import_file_input"
-NO_FILE = "Velg en fil å importere."
+NO_FILE = N_("Velg en fil å importere.")
 
-IMPORT_HELP = (
+# The column names are the file format's (the same in every language); the words around
+# them are the reader's.
+IMPORT_HELP = N_(
     "*Kontakter og skoler* (CSV fra Excel, «;» eller «,», UTF-8 eller Windows-1252): første "
     "linje er kolonnenavn, for eksempel `skole;kommune;navn;rolle;e-post;telefon`. Kolonner "
-    "boten kjenner: navn, rolle, organisasjon, e-post, telefon, skole, kommune, fylke, "
-    "kommunenummer, formål, merknad, slack, historisk, id. En rad med bare skole (og kommune) "
+    "boten kjenner: `navn`, `rolle`, `organisasjon`, `e-post`, `telefon`, `skole`, `kommune`, "
+    "`fylke`, `kommunenummer`, `formål`, `merknad`, `slack`, `historisk`, `id`. En rad med bare "
+    "skole (og kommune) "
     "legger inn skolen; en kontakt på en skole uten rolle blir kulturkontakt.\n"
     "*Kalender* (YAML, som `data/dks-kalender.yaml`): frister, møter og kontakter.\n"
     "Du får se hva som blir endret før noe lagres. Har filen feil, lagres ingenting."
@@ -37,18 +41,18 @@ def import_modal() -> View:
     return View(
         type="modal",
         callback_id=IMPORT_CALLBACK,
-        title="Importer",
-        submit="Forhåndsvis",
-        close="Avbryt",
+        title=_("Importer"),
+        submit=_("Forhåndsvis"),
+        close=_("Avbryt"),
         blocks=[
             InputBlock(
                 block_id=FILE_BLOCK,
-                label="Fil",
+                label=_("Fil"),
                 element=FileInputElement(
                     action_id=FILE_ACTION, filetypes=["csv", "txt", "yaml", "yml"], max_files=1
                 ),
             ),
-            ContextBlock(elements=[MarkdownTextObject(text=IMPORT_HELP)]),
+            ContextBlock(elements=[MarkdownTextObject(text=_(IMPORT_HELP))]),
         ],
     )
 
@@ -84,17 +88,17 @@ def import_preview_modal(
         )
     ]
     if changes:
-        blocks += [DividerBlock(), *listed(changes, "endringer")]
+        blocks += [DividerBlock(), *listed(changes, "changes")]
     if not changed:
-        blocks.append(_hint("Alt i filen er allerede lagt inn."))
-        return View(type="modal", title="Ingen endringer", close="Lukk", blocks=blocks)
-    blocks.append(_hint("Trykk «Importer» for å lagre dette. Ingenting er lagret ennå."))
+        blocks.append(_hint(_("Alt i filen er allerede lagt inn.")))
+        return View(type="modal", title=_("Ingen endringer"), close=_("Lukk"), blocks=blocks)
+    blocks.append(_hint(_("Trykk «Importer» for å lagre dette. Ingenting er lagret ennå.")))
     return View(
         type="modal",
         callback_id=IMPORT_CONFIRM_CALLBACK,
-        title="Forhåndsvisning",
-        submit="Importer",
-        close="Avbryt",
+        title=_("Forhåndsvisning"),
+        submit=_("Importer"),
+        close=_("Avbryt"),
         private_metadata=json.dumps({"pending": pending_id}),
         blocks=blocks,
     )

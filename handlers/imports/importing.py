@@ -10,16 +10,21 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from slack_sdk import WebClient
 
 from handlers.core.access import Actor
 from handlers.core.feature import ItemKind
+from handlers.core.i18n import N_, SOURCE, _, ngettext, use_language
 from handlers.core.services import Services
 from handlers.imports.fetch import FileFetchError, fetch_file
 from storage import audit
-from storage.importers.calendar import ImportValidationError, import_calendar, load_calendar
+from storage.importers.calendar import (
+    ImportResult,
+    ImportValidationError,
+    import_calendar,
+    load_calendar,
+)
 from storage.importers.contacts import (
     ContactImportError,
     decode,
@@ -38,7 +43,7 @@ PENDING_MAX_AGE = timedelta(hours=2)
 KIND_CONTACTS = "kontakter"
 KIND_CALENDAR = "kalender"
 FILENAME_LIMIT = 200
-NOT_UTF8 = "Kalenderfilen må være lagret som UTF-8-tekst."
+NOT_UTF8 = N_("Kalenderfilen må være lagret som UTF-8-tekst.")
 
 # What the importers raise for a file that does not fit: every bad row, nothing stored.
 FILE_ERRORS = (ContactImportError, ImportValidationError)
@@ -85,30 +90,27 @@ def read_upload(client: WebClient, file_id: str) -> Upload:
     except FileFetchError as err:
         raise UnreadableFile(str(err)) from err
     except UnicodeDecodeError as err:
-        raise UnreadableFile(NOT_UTF8) from err
+        raise UnreadableFile(_(NOT_UTF8)) from err
     except ContactImportError as err:
         raise UnreadableFile(str(err.errors[0].message)) from err
     # Kept as text until confirmed (pending_import): PostgreSQL refuses NUL in text.
     return Upload(xml_safe(filename), kind, xml_safe(text))
 
 
-def _calendar_summary(result: Any) -> tuple[str, list[str]]:
-    lines = []
-    for noun, counts in (
-        ("frister", result.deadlines),
-        ("møter", result.meetings),
-        ("kontakter", result.contacts),
-    ):
-        if counts.total:
-            lines.append(
-                f"{noun.capitalize()}: {counts.created} nye, {counts.updated} endret, "
-                f"{counts.unchanged} uendret"
-            )
-    summary = (
-        f"{result.created} nye og {result.updated} endrede rader i kalenderen"
-        f" ({result.unchanged} uendret)."
-    )
-    return summary, lines
+def calendar_summary(result: ImportResult) -> tuple[str, list[str]]:
+    """«I kalenderen: 1 ny rad, 0 endrede og 3 uendrede.», and a line per kind the file has
+    («1 ny frist, 0 endret, 3 uendret»): every noun agrees with its count."""
+    new = ngettext("%(n)d ny rad", "%(n)d nye rader", result.created) % {"n": result.created}
+    updated = ngettext("%(n)d endret", "%(n)d endrede", result.updated) % {"n": result.updated}
+    unchanged = ngettext("%(n)d uendret", "%(n)d uendrede", result.unchanged) % {
+        "n": result.unchanged
+    }
+    summary = _("I kalenderen: %(new)s, %(updated)s og %(unchanged)s.") % {
+        "new": new,
+        "updated": updated,
+        "unchanged": unchanged,
+    }
+    return summary, result.lines(only_present=True)
 
 
 def preview_import(services: Services, *, team_id: str, upload: Upload) -> Preview:
@@ -122,7 +124,7 @@ def preview_import(services: Services, *, team_id: str, upload: Upload) -> Previ
         with services.session(write=True) as session:
             result = import_calendar(session=session, team_id=team_id, data=data)
             session.rollback()
-        summary, lines = _calendar_summary(result)
+        summary, lines = calendar_summary(result)
         return Preview(summary, lines, result.changed)
     contacts = load_contacts(upload.text)
     with services.session() as session:
@@ -172,14 +174,17 @@ def _import_calendar(services: Services, actor: Actor, text: str) -> Imported:
         workspace.seeded_at = workspace.seeded_at or utcnow()
         session.add(workspace)
         result = import_calendar(session=session, team_id=team_id, data=data)
-        summary, _ = _calendar_summary(result)
+        summary, _lines = calendar_summary(result)
+        # The audit trail is a record, kept in the source language like the bot's logs.
+        with use_language(SOURCE):
+            recorded, _lines = calendar_summary(result)
         audit.record(
             session=session,
             team_id=team_id,
             user_id=actor.user_id,
             action="import",
             item_kind="import",
-            summary=f"Import av kalender: {summary}",
+            summary=f"Import av kalender: {recorded}",
             at=services.clock(),
         )
         deadlines = ids_by_external_key(

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from handlers.core.access import Actor
 from handlers.core.blocks import notice_modal
 from handlers.core.feature import Changed
+from handlers.core.i18n import _
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 from handlers.imports.forms import (
@@ -54,7 +55,7 @@ def preview_file(
     bad rows are pushed over it (so the user can choose another file)."""
     file_id = chosen_file(view)
     if file_id is None:
-        ack(response_action="errors", errors={FILE_BLOCK: NO_FILE})
+        ack(response_action="errors", errors={FILE_BLOCK: _(NO_FILE)})
         return
     try:
         upload = read_upload(client, file_id)
@@ -87,7 +88,7 @@ def confirm_import(
 ) -> None:
     pending = pending_upload(services, actor=actor, pending_id=pending_id_of(view))
     if pending is None:
-        ack(response_action="update", view=notice_modal(EXPIRED))
+        ack(response_action="update", view=notice_modal(_(EXPIRED)))
         return
     try:
         imported = apply_import(services, actor=actor, pending=pending)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
@@ -10,10 +11,11 @@ from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK, SECTION_LIMIT, notice_modal
 from handlers.core.format import escape, truncate
+from handlers.core.i18n import N_, _, ngettext
 
 MAX_LISTED_LINES = 120  # what a modal's 100 blocks hold, in sections of up to 3000 characters
 FILENAME_LIMIT = 100
-EXPIRED = (
+EXPIRED = N_(
     "Denne forhåndsvisningen er utløpt eller allerede importert. "
     "Trykk «Importer» på Home-fanen og last opp filen på nytt."
 )
@@ -23,12 +25,18 @@ def shown_file(filename: str) -> str:
     return f"*{escape(truncate(filename, FILENAME_LIMIT))}*"
 
 
-def listed(lines: Sequence[str], more: str) -> list[SectionBlock]:
+def _more(kind: Literal["changes", "errors"], n: int) -> str:
+    if kind == "changes":
+        return ngettext("… og %(n)d endring til.", "… og %(n)d endringer til.", n) % {"n": n}
+    return ngettext("… og %(n)d feil til.", "… og %(n)d feil til.", n) % {"n": n}
+
+
+def listed(lines: Sequence[str], more: Literal["changes", "errors"]) -> list[SectionBlock]:
     """Lines as sections (each under Slack's 3000 characters), cut at MAX_LISTED_LINES with
-    «… og N `more` til.»"""
+    «… og N endringer til.» (or «feil»)."""
     shown = [escape(line) for line in lines[:MAX_LISTED_LINES]]
     if len(lines) > len(shown):
-        shown.append(f"… og {len(lines) - len(shown)} {more} til.")
+        shown.append(_more(more, len(lines) - len(shown)))
     chunks: list[str] = []
     current = ""
     for line in shown:
@@ -45,21 +53,27 @@ def listed(lines: Sequence[str], more: str) -> list[SectionBlock]:
 
 def import_errors_modal(filename: str, errors: Sequence[str]) -> View:
     """Every bad row with its line (up to what a modal holds), nothing imported."""
-    intro = (
-        f"Ingenting er importert fra {shown_file(filename)}: "
-        f"{'1 feil' if len(errors) == 1 else f'{len(errors)} feil'}. "
-        "Rett opp i filen og last den opp på nytt."
-    )
+    count = len(errors)
+    intro = ngettext(
+        "Ingenting er importert fra %(file)s: %(n)d feil. Rett opp i filen og last den opp på "
+        "nytt.",
+        "Ingenting er importert fra %(file)s: %(n)d feil. Rett opp i filen og last den opp på "
+        "nytt.",
+        count,
+    ) % {"file": shown_file(filename), "n": count}
     return View(
         type="modal",
-        title="Feil i filen",
-        close="Tilbake",
+        title=_("Feil i filen"),
+        close=_("Tilbake"),
         blocks=[
             SectionBlock(block_id=NOTICE_BLOCK, text=MarkdownTextObject(text=intro)),
-            *listed(errors, "feil"),
+            *listed(errors, "errors"),
         ],
     )
 
 
 def import_done_modal(summary: str) -> View:
-    return notice_modal(f":white_check_mark: Importert: {summary}", title="Importert")
+    return notice_modal(
+        _(":white_check_mark: Importert: %(summary)s") % {"summary": summary},
+        title=_("Importert"),
+    )

@@ -16,8 +16,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers.core.access import CoordinatorOnly
-from handlers.core.commands import COMMAND, Subcommand
+from handlers.core.commands import Subcommand
 from handlers.core.feature import Feature
+from handlers.core.i18n import N_
 from handlers.core.lazy import acknowledge
 from handlers.core.outbox_kinds import Kind
 from handlers.reminders.commands import run_reminders, writes
@@ -36,29 +37,34 @@ from handlers.reminders.listeners import (
 )
 from handlers.reminders.sync import on_change
 from handlers.reminders.views import DONE_ACTION, SNOOZE_ACTIONS, UNDO_ACTION, USE_CHANNEL_ACTION
+from handlers.reminders.words import REMINDERS
 from storage.reminders import ALERT_KIND, REMINDER_KIND
 
+# The words (`påminnelser`, nynorsk `påminningar`, English `reminders`, and the verbs after
+# them) are words.py's: one table routes them and writes them in replies. The summary and the
+# example are in the catalogs, where each language writes its own words.
 SUBCOMMANDS = [
     Subcommand(
-        name="påminnelser",
-        aliases=("påminnelse", "reminders", "reminder"),
-        summary=(
+        name=REMINDERS.name,
+        words=REMINDERS.words,
+        aliases=REMINDERS.aliases,
+        summary=N_(
             "de neste påminnelsene om frister og møter. Koordinatorer velger kanal "
             "(`kanal #kanal`), pause (`av`/`på`) og dager før (`dager 14,7,1`); "
             "`status` viser feil."
         ),
-        example=f"{COMMAND} påminnelser kanal #dks",
+        example=N_("/dks påminnelser kanal #dks"),
         run=run_reminders,
         coordinator=writes,
-        refusal=(
+        refusal=N_(
             "Bare koordinatorer kan endre påminnelsene. Spør en koordinator i arbeidsområdet, "
-            f"eller se de neste påminnelsene med `{COMMAND} påminnelser`."
+            "eller se de neste påminnelsene med `/dks påminnelser`."
         ),
     )
 ]
 
 CHOOSES_CHANNEL = CoordinatorOnly(
-    "Bare koordinatorer kan velge kanal for påminnelser. Spør en koordinator om å trykke."
+    N_("Bare koordinatorer kan velge kanal for påminnelser. Spør en koordinator om å trykke.")
 )
 
 

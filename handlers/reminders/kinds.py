@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from handlers.core.commands import COMMAND
+from handlers.core.i18n import _
 from handlers.core.outbox_kinds import RenderedMessage, late_note
 from handlers.reminders.views import (
-    INVITE_HINT,
+    INVITE,
     ReminderRef,
     ReminderView,
     catch_up_reason,
@@ -28,6 +28,7 @@ from handlers.reminders.views import (
     reminder_text,
     simple_blocks,
 )
+from handlers.reminders.words import CHANNEL, STATUS, command
 from storage.calendar import load_items
 from storage.models import Deadline, Meeting, OutboxMessage
 from storage.reminders import done_occurrences, reminds_on
@@ -151,17 +152,27 @@ def _with_button_values(blocks: list[dict[str, Any]], value: str) -> list[dict[s
 
 
 def render_alert(session: Session, row: OutboxMessage, now: datetime) -> RenderedMessage | None:
-    """The one DM coordinators get when reminders cannot be posted in the channel."""
+    """The one DM coordinators get when reminders cannot be posted in the channel (in the
+    language the scheduler set for the coordinator)."""
     payload = row.payload or {}
-    channel = str(payload.get("channel") or "")
-    reason = reason_text(str(payload.get("reason") or ""))
+    values = {
+        "channel": str(payload.get("channel") or ""),
+        "reason": reason_text(str(payload.get("reason") or "")),
+        "invite": INVITE,
+        "choose": command(CHANNEL),
+        "status": command(STATUS),
+    }
     text = (
-        f":warning: Jeg fikk ikke postet en påminnelse i <#{channel}>: {reason}. "
-        f"{INVITE_HINT}, eller velg en annen kanal med `{COMMAND} påminnelser kanal #kanal`. "
-        f"`{COMMAND} påminnelser status` viser hva som ikke ble sendt."
+        _(
+            ":warning: Jeg fikk ikke postet en påminnelse i <#%(channel)s>: %(reason)s. "
+            "Inviter meg ved å skrive %(invite)s i kanalen, eller velg en annen kanal med "
+            "`%(choose)s #kanal`. `%(status)s` viser hva som ikke ble sendt."
+        )
+        % values
     )
     return RenderedMessage(
-        f"Jeg fikk ikke postet en påminnelse i kanalen: {reason}.", simple_blocks(text)
+        _("Jeg fikk ikke postet en påminnelse i kanalen: %(reason)s.") % values,
+        simple_blocks(text),
     )
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from handlers.core.access import Actor
 from handlers.core.format import mention
+from handlers.core.i18n import N_, _, use_language
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 from handlers.reminders.snooze import snooze_at, snooze_choices, snooze_fits
@@ -31,7 +32,9 @@ from handlers.reminders.views import (
     ReminderRef,
     ReminderView,
     channel_chosen_blocks,
+    channel_chosen_text,
     channel_offer_blocks,
+    channel_offer_text,
     done_blocks,
     done_text,
     parse_reminder_value,
@@ -42,13 +45,14 @@ from handlers.reminders.views import (
     snooze_refusal,
     when_posted,
 )
+from handlers.reminders.words import command
 from storage.models import OutboxMessage
 from storage.outbox import get_message
 from storage.reminders import get_done, load_item, mark_done, schedule_snooze, undo_done
 from storage.workspaces import get_workspace
 
-UNKNOWN_DEADLINE_BUTTON = "Den knappen forstår jeg ikke. Prøv `/dks frist` i stedet."
-DEADLINE_GONE = "Fristen finnes ikke lenger i kalenderen."
+UNKNOWN_DEADLINE_BUTTON = N_("Den knappen forstår jeg ikke. Prøv `/dks frist` i stedet.")
+DEADLINE_GONE = N_("Fristen finnes ikke lenger i kalenderen.")
 
 W = TypeVar("W")
 
@@ -60,6 +64,12 @@ def _message_location(body: dict[str, Any]) -> tuple[str, str] | None:
     if not channel or not ts:
         return None
     return str(channel), str(ts)
+
+
+def _channel_language(context: BoltContext) -> str | None:
+    """A reminder (and the offer) is in a channel: it reads the workspace's language, whoever
+    pressed its button."""
+    return context.get("workspace_language")
 
 
 def _ephemeral(respond: Respond, text: str, blocks: list[Block] | None = None) -> None:
@@ -129,12 +139,12 @@ def _press_deadline(
     ref = parse_reminder_value(action.get("value", ""))
     location = _message_location(body)
     if ref is None or ref.kind != "deadline" or location is None:
-        _ephemeral(respond, UNKNOWN_DEADLINE_BUTTON)
+        _ephemeral(respond, _(UNKNOWN_DEADLINE_BUTTON))
         return None
     with services.session(write=True) as session:
         found = _current(session, actor.team_id, ref)
         if found is None:
-            _ephemeral(respond, DEADLINE_GONE)
+            _ephemeral(respond, _(DEADLINE_GONE))
             return None
         view, row = found
         written = write(session, ref)
@@ -146,6 +156,7 @@ def done_clicked(
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
+    context: BoltContext,
     services: Services,
     actor: Actor,
     logger: logging.Logger,
@@ -174,12 +185,18 @@ def done_clicked(
     mark, created = pressed.written
     done_by, done_at = mark.done_by, mark.done_at or now
     view, today = pressed.view, now.astimezone(tz).date()
-    blocks = done_blocks(view, pressed.ref, today=today, tz=tz, done_by=done_by, done_at=done_at)
-    _update_message(
-        client, logger, pressed.location, done_text(view, done_by), blocks, pressed.marker
-    )
+    with use_language(_channel_language(context)):
+        blocks = done_blocks(
+            view, pressed.ref, today=today, tz=tz, done_by=done_by, done_at=done_at
+        )
+        text = done_text(view, done_by)
+    _update_message(client, logger, pressed.location, text, blocks, pressed.marker)
     if not created:
-        _ephemeral(respond, f"Denne fristen var allerede markert som ferdig av {mention(done_by)}.")
+        _ephemeral(
+            respond,
+            _("Denne fristen var allerede markert som ferdig av %(person)s.")
+            % {"person": mention(done_by)},
+        )
 
 
 @logs_failures
@@ -187,6 +204,7 @@ def undo_clicked(
     body: dict[str, Any],
     action: dict[str, Any],
     client: WebClient,
+    context: BoltContext,
     services: Services,
     actor: Actor,
     logger: logging.Logger,
@@ -212,10 +230,10 @@ def undo_clicked(
         return
     refresh_workspace(services, actor.team_id, only=("deadline", pressed.ref.item_id))
     view, today = pressed.view, now.astimezone(tz).date()
-    blocks = reminder_blocks(view, pressed.ref, now=now, tz=tz)
-    _update_message(
-        client, logger, pressed.location, reminder_text(view, today), blocks, pressed.marker
-    )
+    with use_language(_channel_language(context)):
+        blocks = reminder_blocks(view, pressed.ref, now=now, tz=tz)
+        text = reminder_text(view, today)
+    _update_message(client, logger, pressed.location, text, blocks, pressed.marker)
 
 
 @logs_failures
@@ -236,7 +254,11 @@ def snooze_clicked(
     at = snooze_at(choice, now, tz) if choice is not None else None
     location = _message_location(body)
     if ref is None or choice is None or at is None or location is None:
-        _ephemeral(respond, "Den knappen forstår jeg ikke. Prøv `/dks påminnelser` i stedet.")
+        _ephemeral(
+            respond,
+            _("Den knappen forstår jeg ikke. Prøv `%(command)s` i stedet.")
+            % {"command": command()},
+        )
         return
     row = None
     with services.session(write=True) as session:
@@ -248,8 +270,11 @@ def snooze_clicked(
                 occurrence=ref.occurrence,
             )
         ):
-            who = mention(mark.done_by)
-            _ephemeral(respond, f"Fristen er allerede markert som ferdig av {who}.")
+            _ephemeral(
+                respond,
+                _("Fristen er allerede markert som ferdig av %(person)s.")
+                % {"person": mention(mark.done_by)},
+            )
             return
         found = _current(session, actor.team_id, ref)
         if found is not None:
@@ -269,9 +294,12 @@ def snooze_clicked(
                 now=now,
             )
     if row is None:
-        _ephemeral(respond, "Den finnes ikke lenger i kalenderen, så jeg minner ikke om den.")
+        _ephemeral(respond, _("Den finnes ikke lenger i kalenderen, så jeg minner ikke om den."))
         return
-    _ephemeral(respond, f":zzz: Greit, jeg minner om den igjen {when_posted(row.due_at, tz)}.")
+    _ephemeral(
+        respond,
+        _(":zzz: Greit, jeg minner om den igjen %(when)s.") % {"when": when_posted(row.due_at, tz)},
+    )
 
 
 def _refuse_snooze(
@@ -298,6 +326,7 @@ def _refuse_snooze(
 def use_channel_clicked(
     body: dict[str, Any],
     client: WebClient,
+    context: BoltContext,
     services: Services,
     actor: Actor,
     logger: logging.Logger,
@@ -307,14 +336,10 @@ def use_channel_clicked(
     if location is None:
         return
     choose_channel(services, actor.team_id, location[0], actor.user_id)
-    _update_message(
-        client,
-        logger,
-        location,
-        "Påminnelser kommer nå i denne kanalen.",
-        channel_chosen_blocks(location[0], actor.user_id),
-        None,
-    )
+    with use_language(_channel_language(context)):
+        text = channel_chosen_text()
+        blocks = channel_chosen_blocks(location[0], actor.user_id)
+    _update_message(client, logger, location, text, blocks, None)
 
 
 @logs_failures
@@ -337,11 +362,9 @@ def bot_joined_channel(
         workspace = get_workspace(session=session, team_id=team_id)
         if workspace is not None and workspace.reminder_channel_id:
             return
+    with use_language(_channel_language(context)):
+        text, blocks = channel_offer_text(), channel_offer_blocks()
     try:
-        client.chat_postMessage(
-            channel=channel,
-            text="Vil dere ha påminnelser om frister og møter i denne kanalen?",
-            blocks=channel_offer_blocks(),
-        )
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     except SlackApiError as err:
         logger.warning("could not offer channel %s: %s", channel, err.response.get("error"))

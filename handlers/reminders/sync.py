@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import Block
 from sqlmodel import Session
 
 from handlers.core.feature import Changed
+from handlers.core.i18n import use_language
 from handlers.core.services import Services
 from handlers.reminders.views import (
     ReminderRef,
@@ -49,7 +50,7 @@ from storage.reminders import (
     reconcile,
     set_reminder_channel,
 )
-from storage.workspaces import get_or_create_workspace
+from storage.workspaces import get_or_create_workspace, workspace_language
 
 
 def _model(kind: str) -> type[Deadline] | type[Meeting]:
@@ -146,10 +147,14 @@ def after_item_change(
             states=[OutboxState.SENT.value],
             kinds=[REMINDER_KIND],
         )
-        for row in posted:
-            edit = _edit_for(session, row, item, kind, team_id, now, tz)
-            if edit is not None:
-                edits.append(edit)
+        # The posted reminders are in the channel: in the workspace's language, whoever
+        # changed the item.
+        language = workspace_language(session=session, team_id=team_id) if posted else None
+        with use_language(language):
+            for row in posted:
+                edit = _edit_for(session, row, item, kind, team_id, now, tz)
+                if edit is not None:
+                    edits.append(edit)
     for edit in edits:
         try:
             client.chat_update(channel=edit.channel, ts=edit.ts, text=edit.text, blocks=edit.blocks)
@@ -207,7 +212,7 @@ def _edit_for(
     marker_id = row.marker
     if note_key:
         blocks = changed_blocks(view, today=today, tz=tz, note=note)
-        text = changed_text(note, view)
+        text = changed_text(view, cancelled=note_key == "cancelled")
     else:
         ref = ReminderRef(kind, int(payload["item_id"]), view.occurrence, row.id or 0)
         blocks = reminder_blocks(view, ref, now=now, tz=tz)

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -34,8 +35,10 @@ from handlers.core.format import (
     slack_time,
     truncate,
 )
+from handlers.core.i18n import N_, _, babel_locale, ngettext
 from handlers.core.values import MAX_ROW_ID, row_id, whole_number
 from handlers.reminders.snooze import TOMORROW, snooze_choices
+from handlers.reminders.words import command
 from storage.models import DatePrecision, Deadline, Meeting, MeetingForm
 from storage.reminders import begins_at
 
@@ -45,35 +48,59 @@ UNDO_ACTION = "reminder_undo"
 # choices add theirs: `reminder_snooze:1h`. Slack wants each button's id unique in its block.
 SNOOZE_ACTION = "reminder_snooze"
 SNOOZE_ACTIONS = re.compile(rf"^{SNOOZE_ACTION}(:\w+)?$")
-SNOOZE_WORDS = {TOMORROW: "i morgen", "1h": "om 1 time", "12": "kl. 12", "15": "kl. 15"}
+# When each choice brings the reminder back, as a sentence says it, and its button.
+SNOOZE_WORDS = {
+    TOMORROW: N_("i morgen"),
+    "1h": N_("om 1 time"),
+    "12": N_("kl. 12"),
+    "15": N_("kl. 15"),
+}
+SNOOZE_BUTTONS = {
+    TOMORROW: N_("Minn meg på i morgen"),
+    "1h": N_("Minn meg på om 1 time"),
+    "12": N_("Minn meg på kl. 12"),
+    "15": N_("Minn meg på kl. 15"),
+}
 USE_CHANNEL_ACTION = "reminder_use_channel"
 REMINDER_ACTIONS_BLOCK_ID = "reminder_actions"
 USE_CHANNEL_BLOCK_ID = "reminder_use_channel"
 TITLE_LIMIT = 150
 DESCRIPTION_LIMIT = 500
 
-INVITE_HINT = "Inviter meg ved å skrive `/invite @dks-boten` i kanalen"
+# What a coordinator types to let the bot into a channel (Slack's own command).
+INVITE = "`/invite @dks-boten`"
 
 # Slack's errors for a channel the bot cannot post in, in the words a coordinator needs.
 CHANNEL_REASONS = {
-    "channel_not_found": "finner ikke kanalen (slettet, eller privat uten at boten er med)",
-    "not_in_channel": "boten er ikke med i kanalen",
-    "is_archived": "kanalen er arkivert",
+    "channel_not_found": N_("finner ikke kanalen (slettet, eller privat uten at boten er med)"),
+    "not_in_channel": N_("boten er ikke med i kanalen"),
+    "is_archived": N_("kanalen er arkivert"),
 }
+_NOT_INSTALLED = N_("boten er ikke lenger installert")
 OTHER_REASONS = {
-    "missed": "ble ikke sendt: boten var nede lenger enn ventetiden",
-    "gave_up": "ga opp etter flere feil hos Slack",
-    "account_inactive": "boten er ikke lenger installert",
-    "invalid_auth": "boten er ikke lenger installert",
-    "token_revoked": "boten er ikke lenger installert",
-    "msg_too_long": "meldingen ble for lang",
-    "invalid_blocks": "Slack godtok ikke meldingen",
+    "missed": N_("ble ikke sendt: boten var nede lenger enn ventetiden"),
+    "gave_up": N_("ga opp etter flere feil hos Slack"),
+    "account_inactive": _NOT_INSTALLED,
+    "invalid_auth": _NOT_INSTALLED,
+    "not_authed": _NOT_INSTALLED,
+    "token_revoked": _NOT_INSTALLED,
+    "team_access_not_granted": _NOT_INSTALLED,
+    "no_token": _NOT_INSTALLED,
+    "msg_too_long": N_("meldingen ble for lang"),
+    "invalid_blocks": N_("Slack godtok ikke meldingen"),
 }
 
 
 def reason_text(reason: str | None) -> str:
+    """Why a message was not posted, in words; an error code we have no words for is shown
+    as Slack wrote it, after words that say it is an error (it helps whoever looks into it)."""
     code = (reason or "").split(":")[0].strip()
-    return CHANNEL_REASONS.get(code) or OTHER_REASONS.get(code) or (reason or "ukjent feil")
+    known = CHANNEL_REASONS.get(code) or OTHER_REASONS.get(code)
+    if known:
+        return _(known)
+    if not code:
+        return _("ukjent feil")
+    return _("ukjent feil (%(code)s)") % {"code": escape(truncate(code, 60))}
 
 
 # --- button values --------------------------------------------------------------------------
@@ -108,7 +135,7 @@ def snooze_choice(action_id: str) -> str | None:
     if not SNOOZE_ACTIONS.match(action_id):
         return None
     choice = action_id.partition(":")[2] or TOMORROW
-    return choice if choice in SNOOZE_WORDS else None
+    return choice if choice in SNOOZE_BUTTONS else None
 
 
 def parse_reminder_value(value: str) -> ReminderRef | None:
@@ -208,16 +235,8 @@ class ReminderView:
         )
 
     @property
-    def noun(self) -> str:
-        return "Frist" if self.kind == "deadline" else "Møte"
-
-    @property
-    def definite(self) -> str:
-        return "fristen" if self.kind == "deadline" else "møtet"
-
-    @property
-    def pronoun(self) -> str:
-        return "den" if self.kind == "deadline" else "det"
+    def is_deadline(self) -> bool:
+        return self.kind == "deadline"
 
     def begins(self, tz: ZoneInfo) -> datetime:
         return begins_at(self.kind, self.occurrence, self.start_time, tz)
@@ -238,31 +257,44 @@ def when_line(view: ReminderView, today: date, tz: ZoneInfo) -> str:
         when = f"*{date_span(view.occurrence, view.end, precision=view.precision)}*"
     if view.start_time is not None:
         start = datetime.combine(view.occurrence, view.start_time, tzinfo=tz)
-        when += f" kl. {slack_time(start, tz)}"
+        clock = slack_time(start, tz)
         if view.end_time is not None:
             end = datetime.combine(view.end or view.occurrence, view.end_time, tzinfo=tz)
-            when += f"–{slack_time(end, tz)}"
-    away = how_far(view.occurrence, view.end, today, deadline=view.kind == "deadline")
-    return f"{view.noun}: {when} · *{away}*"
+            clock += f"–{slack_time(end, tz)}"
+        when = _("%(when)s kl. %(time)s") % {"when": when, "time": clock}
+    away = how_far(view.occurrence, view.end, today, deadline=view.is_deadline)
+    line = (
+        _("Frist: %(when)s · *%(away)s*") if view.is_deadline else _("Møte: %(when)s · *%(away)s*")
+    )
+    return line % {"when": when, "away": away}
 
 
 def reminder_text(view: ReminderView, today: date) -> str:
     """The notification text (and fallback): what, and how far away."""
-    away = distance(view.occurrence, today, end=view.end)
-    title = escape(truncate(view.title, TITLE_LIMIT))
-    return f"Påminnelse: {title} – {view.definite} er {day_text(view.occurrence)} ({away})."
+    values = {
+        "title": escape(truncate(view.title, TITLE_LIMIT)),
+        "day": day_text(view.occurrence),
+        "away": distance(view.occurrence, today, end=view.end),
+    }
+    if view.is_deadline:
+        return _("Påminnelse: %(title)s – fristen er %(day)s (%(away)s).") % values
+    return _("Påminnelse: %(title)s – møtet er %(day)s (%(away)s).") % values
 
 
 def done_text(view: ReminderView, done_by: str) -> str:
-    """The notification text of a reminder after «Ferdig»."""
-    return f"{escape(truncate(view.title, TITLE_LIMIT))}: markert som ferdig av <@{done_by}>."
+    """The notification text of a reminder after «Ferdig»: who, as a mention."""
+    return _("%(title)s: markert som ferdig av %(person)s.") % {
+        "title": escape(truncate(view.title, TITLE_LIMIT)),
+        "person": mention(done_by),
+    }
 
 
-def changed_text(note: str, view: ReminderView) -> str:
-    """The notification text of a posted reminder whose item moved or was deleted: the
-    note's bold word («Endret:», «Avlyst:») and the title."""
-    word = note.split("*")[1] if "*" in note else note
-    return f"{word} {escape(truncate(view.title, TITLE_LIMIT))}".strip()
+def changed_text(view: ReminderView, *, cancelled: bool) -> str:
+    """The notification text of a posted reminder whose item moved or was deleted."""
+    title = escape(truncate(view.title, TITLE_LIMIT))
+    if cancelled:
+        return _("Avlyst: %(title)s") % {"title": title}
+    return _("Endret: %(title)s") % {"title": title}
 
 
 def _details(view: ReminderView) -> list[str]:
@@ -274,18 +306,18 @@ def _details(view: ReminderView) -> list[str]:
         if view.form and view.form in {f.value for f in MeetingForm}:
             label = FORM_LABELS.get(MeetingForm(view.form))
             if label:
-                details.append(label)
+                details.append(_(label))
         if view.place:
-            details.append(f"sted: {escape(truncate(view.place, 100))}")
+            details.append(_("sted: %(place)s") % {"place": escape(truncate(view.place, 100))})
         if details:
             lines.append(" · ".join(details))
     if view.description:
         lines.append(escape(truncate(view.description, DESCRIPTION_LIMIT)))
     extra = []
     if view.link:
-        extra.append(link(view.link, "Åpne lenke"))
+        extra.append(link(view.link, _("Åpne lenke")))
     if view.audience:
-        extra.append(f"Gjelder: {escape(truncate(view.audience, 100))}")
+        extra.append(_("Gjelder: %(who)s") % {"who": escape(truncate(view.audience, 100))})
     if extra:
         lines.append(" · ".join(extra))
     return lines
@@ -300,7 +332,7 @@ def _summary(view: ReminderView, today: date, tz: ZoneInfo, *, struck: bool = Fa
 def snooze_buttons(ref: ReminderRef, choices: Sequence[str]) -> list[ButtonElement]:
     return [
         ButtonElement(
-            text=f"Minn meg på {SNOOZE_WORDS[choice]}",
+            text=_(SNOOZE_BUTTONS[choice]),
             action_id=snooze_action_id(choice),
             value=ref.value(),
         )
@@ -322,23 +354,39 @@ def reminder_blocks(
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
     notes = []
     if view.expected:
-        notes.append("Forventet dato – sjekk den med fylket før dere planlegger etter den.")
+        notes.append(_("Forventet dato – sjekk den med fylket før dere planlegger etter den."))
     if snoozed_by:
-        notes.append(f"Du ba om en ny påminnelse i dag (<@{snoozed_by}>).")
+        notes.append(
+            _("Du ba om en ny påminnelse i dag (%(person)s).") % {"person": mention(snoozed_by)}
+        )
     choices = snooze_choices(now, view.begins(tz), tz)
     if not choices:
-        notes.append(f"{view.definite.capitalize()} er så nær at påminnelsen ikke kan utsettes.")
+        notes.append(
+            _("Fristen er så nær at påminnelsen ikke kan utsettes.")
+            if view.is_deadline
+            else _("Møtet er så nært at påminnelsen ikke kan utsettes.")
+        )
     if notes:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" ".join(notes))]))
     buttons = []
-    if view.kind == "deadline":
+    if view.is_deadline:
         buttons.append(
-            ButtonElement(text="Ferdig", action_id=DONE_ACTION, value=ref.value(), style="primary")
+            ButtonElement(
+                text=_("Ferdig"), action_id=DONE_ACTION, value=ref.value(), style="primary"
+            )
         )
     buttons.extend(snooze_buttons(ref, choices))
     if buttons:
         blocks.append(ActionsBlock(block_id=REMINDER_ACTIONS_BLOCK_ID, elements=buttons))
     return blocks
+
+
+# A choice whose time has passed today («Kl. 12 er allerede passert.»).
+_PASSED = {
+    "12": N_("Kl. 12 er allerede passert."),
+    "15": N_("Kl. 15 er allerede passert."),
+}
+_PASSED_OTHER = N_("Det tidspunktet er allerede passert.")
 
 
 def snooze_refusal(
@@ -351,32 +399,61 @@ def snooze_refusal(
     instead: Sequence[str],
 ) -> str:
     """Why a snooze choice does not fit (any more), for the one who clicked it."""
-    words = SNOOZE_WORDS[choice]
+    words = _(SNOOZE_WORDS[choice])
     if at >= view.begins(tz):
         when = distance(view.occurrence, now.astimezone(tz).date())
         if view.start_time is not None:
-            when += f" kl. {klokkeslett(view.start_time)}"
+            when = _("%(when)s kl. %(time)s") % {
+                "when": when,
+                "time": klokkeslett(view.start_time),
+            }
         first = (
-            f"{view.definite.capitalize()} er {when}, så jeg kan ikke minne deg på "
-            f"{view.pronoun} {words}."
-        )
+            _("Fristen er %(when)s, så jeg kan ikke minne deg på den %(choice)s.")
+            if view.is_deadline
+            else _("Møtet er %(when)s, så jeg kan ikke minne deg på det %(choice)s.")
+        ) % {"when": when, "choice": words}
     elif at <= now:
-        first = f"{words.capitalize()} er allerede passert."
+        first = _(_PASSED.get(choice, _PASSED_OTHER))
     else:
         first = (
-            f"Jeg kan ikke minne deg på {view.pronoun} {words}: jeg poster påminnelser bare "
-            "på hverdager mellom kl. 07 og 21."
-        )
+            _(
+                "Jeg kan ikke minne deg på den %(choice)s: jeg poster påminnelser bare "
+                "på hverdager mellom kl. 07 og 21."
+            )
+            if view.is_deadline
+            else _(
+                "Jeg kan ikke minne deg på det %(choice)s: jeg poster påminnelser bare "
+                "på hverdager mellom kl. 07 og 21."
+            )
+        ) % {"choice": words}
     if instead:
-        return f"{first} Velg heller et tidspunkt før {view.definite}:"
-    return f"{first} Det er for kort tid igjen til å utsette påminnelsen."
+        then = (
+            _("Velg heller et tidspunkt før fristen:")
+            if view.is_deadline
+            else _("Velg heller et tidspunkt før møtet:")
+        )
+    else:
+        then = _("Det er for kort tid igjen til å utsette påminnelsen.")
+    return f"{first} {then}"
 
 
 def catch_up_reason(why: str, view: ReminderView) -> str:
-    """Why a catch-up reminder is late, to end «…skulle vært sendt …, men …»."""
+    """Why a catch-up reminder is late: the whole late note, for `late_note(why=…)`, marked
+    for the catalogs and translated there."""
     if why == "channel":
-        return "da var det ikke valgt noen kanal for påminnelser"
-    return f"da sto ikke {view.definite} i kalenderen med denne datoen"
+        return N_(
+            ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært sendt "
+            "%(when)s, men da var det ikke valgt noen kanal for påminnelser."
+        )
+    if view.is_deadline:
+        return N_(
+            ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært sendt "
+            "%(when)s, men da sto ikke fristen i kalenderen med denne datoen."
+        )
+    return N_(
+        ":hourglass_flowing_sand: Denne meldingen kommer for sent: den skulle vært sendt "
+        "%(when)s, men da sto ikke møtet i kalenderen med denne datoen."
+    )
 
 
 def done_blocks(
@@ -391,20 +468,24 @@ def done_blocks(
     """After «Ferdig»: who closed it, and «Angre»."""
     local = done_at.astimezone(tz)
     lines = [_summary(view, today, tz), *_details(view)]
+    when = _("%(when)s kl. %(time)s") % {
+        "when": day_text(local.date()),
+        "time": slack_time(done_at, tz),
+    }
     return [
         SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
         SectionBlock(
             text=MarkdownTextObject(
-                text=(
-                    f":white_check_mark: Markert som ferdig av {mention(done_by)} "
-                    f"{day_text(local.date())} kl. {slack_time(done_at, tz)}. "
+                text=_(
+                    ":white_check_mark: Markert som ferdig av %(person)s %(when)s. "
                     "Det kommer ingen flere påminnelser om denne fristen."
                 )
+                % {"person": mention(done_by), "when": when}
             )
         ),
         ActionsBlock(
             block_id=REMINDER_ACTIONS_BLOCK_ID,
-            elements=[ButtonElement(text="Angre", action_id=UNDO_ACTION, value=ref.value())],
+            elements=[ButtonElement(text=_("Angre"), action_id=UNDO_ACTION, value=ref.value())],
         ),
     ]
 
@@ -419,26 +500,34 @@ def changed_blocks(view: ReminderView, *, today: date, tz: ZoneInfo, note: str) 
 
 def moved_note(kind: str, new_day: date | None, new_time: time | None) -> str:
     if new_day is None:
-        return ":warning: *Endret:* datoen er ikke satt ennå. Se `/dks frist` eller `/dks møte`."
-    text = f":warning: *Endret:* ny dato {day_text(new_day, weekday=True)}"
-    if new_time is not None:
-        text += f" kl. {klokkeslett(new_time)}"
-    return text + "."
+        return _(":warning: *Endret:* datoen er ikke satt ennå. Se `/dks frist` eller `/dks møte`.")
+    day = day_text(new_day, weekday=True)
+    if new_time is None:
+        return _(":warning: *Endret:* ny dato %(day)s.") % {"day": day}
+    return _(":warning: *Endret:* ny dato %(day)s kl. %(time)s.") % {
+        "day": day,
+        "time": klokkeslett(new_time),
+    }
 
 
 def cancelled_note(kind: str) -> str:
-    noun = "Fristen" if kind == "deadline" else "Møtet"
-    return f":x: *Avlyst:* {noun} er fjernet fra kalenderen."
+    if kind == "deadline":
+        return _(":x: *Avlyst:* Fristen er fjernet fra kalenderen.")
+    return _(":x: *Avlyst:* Møtet er fjernet fra kalenderen.")
 
 
 # --- channel offer --------------------------------------------------------------------------
+
+
+def channel_offer_text() -> str:
+    return _("Vil dere ha påminnelser om frister og møter i denne kanalen?")
 
 
 def channel_offer_blocks() -> list[Block]:
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=(
+                text=_(
                     "Hei! Jeg kan poste påminnelser om frister og nettverksmøter her. "
                     "Det er ikke valgt noen påminnelseskanal ennå."
                 )
@@ -448,7 +537,7 @@ def channel_offer_blocks() -> list[Block]:
             block_id=USE_CHANNEL_BLOCK_ID,
             elements=[
                 ButtonElement(
-                    text="Bruk denne kanalen til påminnelser",
+                    text=_("Bruk denne kanalen til påminnelser"),
                     action_id=USE_CHANNEL_ACTION,
                     value="use",
                     style="primary",
@@ -458,14 +547,19 @@ def channel_offer_blocks() -> list[Block]:
     ]
 
 
+def channel_chosen_text() -> str:
+    return _("Påminnelser kommer nå i denne kanalen.")
+
+
 def channel_chosen_blocks(channel_id: str, user_id: str) -> list[Block]:
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=(
-                    f":white_check_mark: Påminnelser kommer nå i <#{channel_id}> "
-                    f"(valgt av <@{user_id}>). Se de neste med `/dks påminnelser`."
+                text=_(
+                    ":white_check_mark: Påminnelser kommer nå i <#%(channel)s> "
+                    "(valgt av %(person)s). Se de neste med `%(command)s`."
                 )
+                % {"channel": channel_id, "person": mention(user_id), "command": command()}
             )
         )
     ]
@@ -486,14 +580,21 @@ class ListedReminder:
 
 def when_posted(at: datetime, tz: ZoneInfo) -> str:
     local = at.astimezone(tz)
-    return f"{day_text(local.date(), weekday=True)} kl. {klokkeslett(local)}"
+    return _("%(when)s kl. %(time)s") % {
+        "when": day_text(local.date(), weekday=True),
+        "time": klokkeslett(local),
+    }
 
 
 def listed_line(item: ListedReminder, tz: ZoneInfo) -> str:
-    noun = "fristen" if item.kind == "deadline" else "møtet"
-    what = f"«{escape(truncate(item.title, 80))}» ({noun} {day_text(item.occurrence)})"
-    extra = " – utsatt" if item.snoozed else ""
-    return f"• *{when_posted(item.at, tz)}* – {what}{extra}"
+    values = {"title": escape(truncate(item.title, 80)), "day": day_text(item.occurrence)}
+    if item.kind == "deadline":
+        what = _("«%(title)s» (fristen %(day)s)") % values
+    else:
+        what = _("«%(title)s» (møtet %(day)s)") % values
+    if item.snoozed:
+        what = _("%(what)s – utsatt") % {"what": what}
+    return f"• *{when_posted(item.at, tz)}* – {what}"
 
 
 def list_blocks(
@@ -518,3 +619,21 @@ def list_blocks(
 
 def simple_blocks(text: str) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+# --- days before -----------------------------------------------------------------------------
+
+
+def offsets_text(offsets: Sequence[int]) -> str:
+    """When reminders come, as a sentence says it: «14, 7 og 1 dag før», «3 og 2 dager før»,
+    «7 dager før og på selve dagen», «på selve dagen» (0 days before is the day itself)."""
+    days = sorted({o for o in offsets if o > 0}, reverse=True)
+    same_day = 0 in offsets
+    if not days:
+        return _("på selve dagen")
+    listed = format_list([str(d) for d in days], locale=babel_locale())
+    # The unit agrees with the number next to it: «14, 7 og 1 dag», «7 og 2 dager».
+    before = ngettext("%(days)s dag før", "%(days)s dager før", days[-1]) % {"days": listed}
+    if same_day:
+        return _("%(before)s og på selve dagen") % {"before": before}
+    return before

@@ -25,6 +25,7 @@ import yaml
 from dateutil.rrule import rrule, rrulestr
 from sqlmodel import Session, SQLModel, col, select
 
+from handlers.core.i18n import _, ngettext
 from storage.folding import fold, search_key
 from storage.models import Contact, DatePrecision, Deadline, Meeting, MeetingForm
 from storage.text import xml_safe
@@ -48,13 +49,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem in the file, at a 1-based line number, described in Norwegian."""
+    """One problem in the file, at a 1-based line number, described in the language that was
+    in force when the file was checked (the reader's)."""
 
     line: int
     message: str
 
     def __str__(self) -> str:
-        return f"Linje {self.line}: {self.message}"
+        return _("Linje %(line)d: %(message)s") % {"line": self.line, "message": self.message}
 
 
 class ImportValidationError(Exception):
@@ -66,7 +68,8 @@ class ImportValidationError(Exception):
 
     def __str__(self) -> str:
         count = len(self.errors)
-        header = "Kalenderfilen har 1 feil:" if count == 1 else f"Kalenderfilen har {count} feil:"
+        header = ngettext("Kalenderfilen har %(n)d feil:", "Kalenderfilen har %(n)d feil:", count)
+        header %= {"n": count}
         return "\n".join([header, *(f"  {error}" for error in self.errors)])
 
 
@@ -122,20 +125,39 @@ class ImportResult:
     def changed(self) -> bool:
         return bool(self.created or self.updated)
 
-    def describe(self) -> str:
-        """«frister: 1 ny, 0 endret, 3 uendret; møter: …» for people reading the import."""
-        parts = []
-        for label, counts in (
-            ("frister", self.deadlines),
-            ("møter", self.meetings),
-            ("kontakter", self.contacts),
-        ):
-            new = "ny" if counts.created == 1 else "nye"
-            parts.append(
-                f"{label}: {counts.created} {new}, {counts.updated} endret, "
-                f"{counts.unchanged} uendret"
+    def lines(self, *, only_present: bool = False) -> list[str]:
+        """«1 ny frist, 0 endret, 3 uendret», one line per kind (with `only_present`, only
+        the kinds the file has rows of)."""
+        return [
+            count_line(kind, counts)
+            for kind, counts in (
+                ("deadline", self.deadlines),
+                ("meeting", self.meetings),
+                ("contact", self.contacts),
             )
-        return "; ".join(parts)
+            if counts.total or not only_present
+        ]
+
+    def describe(self) -> str:
+        """«1 ny frist, 0 endret, 3 uendret; 1 nytt møte, …» for people reading the import."""
+        return "; ".join(self.lines())
+
+
+def count_line(kind: str, counts: KindCounts) -> str:
+    """«1 ny frist, 0 endret, 3 uendret»: the noun agrees with the count (and «møte» is
+    neuter: «1 nytt møte»)."""
+    n = counts.created
+    if kind == "deadline":
+        new = ngettext("%(n)d ny frist", "%(n)d nye frister", n)
+    elif kind == "meeting":
+        new = ngettext("%(n)d nytt møte", "%(n)d nye møter", n)
+    else:
+        new = ngettext("%(n)d ny kontakt", "%(n)d nye kontakter", n)
+    return _("%(new)s, %(updated)d endret, %(unchanged)d uendret") % {
+        "new": new % {"n": n},
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+    }
 
 
 # --- Field vocabulary ---------------------------------------------------------------------------
@@ -211,6 +233,22 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f"«{name}»" for name in names)
 
 
+# How alike (difflib's ratio, 0–1) a misspelt name must be to a known one to be suggested,
+# and how long: «Formål» is not a misspelt «fra», and a suggestion that is not close
+# misleads more than the list of names does.
+SUGGEST_CUTOFF = 0.8
+SUGGEST_MIN_LENGTH = 4
+
+
+def close_name(key: str, known: Iterable[str]) -> str | None:
+    """The one of `known` that `key` (both compared in the same folded form) is a slip of
+    the keyboard away from, or None when none is really close."""
+    if len(key) < SUGGEST_MIN_LENGTH:
+        return None
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=SUGGEST_CUTOFF)
+    return close[0] if close else None
+
+
 # --- One mapping in the file --------------------------------------------------------------------
 
 
@@ -226,16 +264,18 @@ class _Item:
         by_folded = {fold(name): name for name in allowed}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                self.error(_line(key_node), "Et feltnavn må være et enkelt ord, som «tittel».")
+                self.error(_line(key_node), _("Et feltnavn må være et enkelt ord, som «tittel»."))
                 continue
             raw = str(key_node.value).strip()
             name = by_folded.get(fold(raw))
             if name is None:
-                self.error(_line(key_node), _unknown_name(raw, allowed, what="felt"))
+                self.error(_line(key_node), _unknown_name(raw, allowed))
             elif name in self._nodes:
                 first = _line(self._nodes[name])
                 self.error(
-                    _line(key_node), f"«{name}» står to ganger i samme rad (også på linje {first})."
+                    _line(key_node),
+                    _("«%(name)s» står to ganger i samme rad (også på linje %(first)d).")
+                    % {"name": name, "first": first},
                 )
             else:
                 self._nodes[name] = value_node
@@ -265,7 +305,10 @@ class _Item:
             return None
         node = self._nodes[name]
         if not isinstance(node, yaml.ScalarNode):
-            self.error(_line(node), f"«{name}» må være én verdi, ikke en liste eller flere felt.")
+            self.error(
+                _line(node),
+                _("«%(name)s» må være én verdi, ikke en liste eller flere felt.") % {"name": name},
+            )
             return None
         return str(node.value).strip()
 
@@ -273,14 +316,15 @@ class _Item:
         value = self.raw(name)
         if value is None:
             if required and name not in self._nodes:
-                self.error(self.line, f"Raden mangler «{name}».")
+                self.error(self.line, _("Raden mangler «%(name)s».") % {"name": name})
             elif required and isinstance(self._nodes[name], yaml.ScalarNode):
-                self.error(self.line_of(name), f"«{name}» må fylles ut.")
+                self.error(self.line_of(name), _("«%(name)s» må fylles ut.") % {"name": name})
             return None
         if len(value) > limit:
             self.error(
                 self.line_of(name),
-                f"«{name}» er for lang: {len(value)} tegn, men høyst {limit} er lov.",
+                _("«%(name)s» er for lang: %(length)d tegn, men høyst %(limit)d er lov.")
+                % {"name": name, "length": len(value), "limit": limit},
             )
             return None
         return value
@@ -290,8 +334,11 @@ class _Item:
         if value is not None and not _ID.fullmatch(value):
             self.error(
                 self.line_of(name),
-                f"«{name}» må bestå av små bokstaver a–z, tall og bindestrek, "
-                f"som «dks-arsrapportering» (fikk «{value}»).",
+                _(
+                    "«%(name)s» må bestå av små bokstaver a–z, tall og bindestrek, "
+                    "som «dks-arsrapportering» (fikk «%(value)s»)."
+                )
+                % {"name": name, "value": value},
             )
             return None
         return value
@@ -306,7 +353,8 @@ class _Item:
             words = list(options)
             self.error(
                 self.line_of(name),
-                f"«{name}» må være {', '.join(words[:-1])} eller {words[-1]} (fikk «{value}»).",
+                _("«%(name)s» må være %(words)s eller %(last)s (fikk «%(value)s»).")
+                % {"name": name, "words": ", ".join(words[:-1]), "last": words[-1], "value": value},
             )
         return result
 
@@ -320,26 +368,41 @@ class _Item:
             try:
                 return date.fromisoformat(value)
             except ValueError:
-                self.error(self.line_of(name), f"«{name}»: datoen {value} finnes ikke.")
+                self.error(
+                    self.line_of(name),
+                    _("«%(name)s»: datoen %(value)s finnes ikke.") % {"name": name, "value": value},
+                )
                 return None
         if month and month_ok:
             year, number = int(month.group(1)), int(month.group(2))
             if 1 <= number <= 12 and year >= 1:
                 day = _calendar.monthrange(year, number)[1] if month_end else 1
                 return date(year, number, day)
-            self.error(self.line_of(name), f"«{name}»: måneden {value} finnes ikke.")
+            self.error(
+                self.line_of(name),
+                _("«%(name)s»: måneden %(value)s finnes ikke.") % {"name": name, "value": value},
+            )
             return None
         if month:
             self.error(
                 self.line_of(name),
-                f"«{name}» må være en hel dato som {_EXAMPLE_DATE}. "
-                "Bare år og måned går an med «presisjon: måned».",
+                _(
+                    "«%(name)s» må være en hel dato som %(example)s. "
+                    "Bare år og måned går an med «presisjon: måned»."
+                )
+                % {"name": name, "example": _EXAMPLE_DATE},
             )
             return None
-        example = f"en dato som {_EXAMPLE_DATE}"
         if month_ok:
-            example += ", eller år og måned som 2027-02"
-        self.error(self.line_of(name), f"«{name}» må være {example} (fikk «{value}»).")
+            wrong = _(
+                "«%(name)s» må være en dato som %(example)s, eller år og måned som 2027-02 "
+                "(fikk «%(value)s»)."
+            )
+        else:
+            wrong = _("«%(name)s» må være en dato som %(example)s (fikk «%(value)s»).")
+        self.error(
+            self.line_of(name), wrong % {"name": name, "example": _EXAMPLE_DATE, "value": value}
+        )
         return None
 
     def as_time(self, name: str) -> time | None:
@@ -350,7 +413,9 @@ class _Item:
         if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
             return time(int(match.group(1)), int(match.group(2)))
         self.error(
-            self.line_of(name), f"«{name}» må være et klokkeslett som 09:00 (fikk «{value}»)."
+            self.line_of(name),
+            _("«%(name)s» må være et klokkeslett som 09:00 (fikk «%(value)s»).")
+            % {"name": name, "value": value},
         )
         return None
 
@@ -360,7 +425,11 @@ class _Item:
             return False
         result = _BOOLEANS.get(value.lower())
         if result is None:
-            self.error(self.line_of(name), f"«{name}» må være true eller false (fikk «{value}»).")
+            self.error(
+                self.line_of(name),
+                _("«%(name)s» må være true eller false (fikk «%(value)s»).")
+                % {"name": name, "value": value},
+            )
             return False
         return result
 
@@ -369,7 +438,8 @@ class _Item:
         if value is not None and not _EMAIL.fullmatch(value):
             self.error(
                 self.line_of(name),
-                f"«{name}» må være en e-postadresse som navn@kommune.no (fikk «{value}»).",
+                _("«%(name)s» må være en e-postadresse som navn@kommune.no (fikk «%(value)s»).")
+                % {"name": name, "value": value},
             )
             return None
         return value
@@ -381,7 +451,8 @@ class _Item:
         if not _PHONE.fullmatch(value) or sum(ch.isdigit() for ch in value) < 3:
             self.error(
                 self.line_of(name),
-                f"«{name}» må være et telefonnummer som +47 91 23 45 67 (fikk «{value}»).",
+                _("«%(name)s» må være et telefonnummer som +47 91 23 45 67 (fikk «%(value)s»).")
+                % {"name": name, "value": value},
             )
             return None
         return value
@@ -394,37 +465,50 @@ class _Item:
         if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", value):
             self.error(
                 self.line_of(name),
-                f"«{name}» må være en nettadresse som https://kulturskoleradet.no "
-                f"(fikk «{value}»).",
+                _(
+                    "«%(name)s» må være en nettadresse som https://kulturskoleradet.no "
+                    "(fikk «%(value)s»)."
+                )
+                % {"name": name, "value": value},
             )
             return None
         return value
 
 
-def _unknown_name(raw: str, allowed: Sequence[str], *, what: str) -> str:
+def _unknown_name(raw: str, allowed: Sequence[str]) -> str:
     folded = {fold(name): name for name in allowed}
-    close = difflib.get_close_matches(fold(raw), list(folded), n=1, cutoff=0.6)
+    close = close_name(fold(raw), folded)
     if close:
-        return f"Ukjent {what} «{raw}». Mente du «{folded[close[0]]}»?"
-    return f"Ukjent {what} «{raw}». Tillatt her: {_quoted(allowed)}."
+        return _("Ukjent felt «%(raw)s». Mente du «%(name)s»?") % {
+            "raw": raw,
+            "name": folded[close],
+        }
+    return _("Ukjent felt «%(raw)s». Tillatt her: %(names)s.") % {
+        "raw": raw,
+        "names": _quoted(allowed),
+    }
 
 
 def _rrule_problem(rule: str, start: date) -> str | None:
     if "DTSTART" in rule:
-        return "«gjentakelse» skal ikke ha DTSTART: første gang er «dato»."
+        return _("«gjentakelse» skal ikke ha DTSTART: første gang er «dato».")
     if re.search(r"UNTIL=[0-9T]+Z", rule):
-        return "«gjentakelse»: skriv UNTIL uten tidssone, som UNTIL=20200901."
+        return _("«gjentakelse»: skriv UNTIL uten tidssone, som UNTIL=20200901.")
     dtstart = datetime.combine(start, time())
     try:
         parsed = rrulestr(rule, dtstart=dtstart)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        return (
-            f'«gjentakelse» er ikke en gyldig regel ({exc}). Eksempel: "FREQ=YEARLY" for hvert år.'
-        )
+        # dateutil's own words (English) say what is wrong with the rule.
+        return _(
+            '«gjentakelse» er ikke en gyldig regel (%(problem)s). Eksempel: "FREQ=YEARLY" for '
+            "hvert år."
+        ) % {"problem": exc}
     if not isinstance(parsed, rrule):
-        return '«gjentakelse» må være én regel, som "FREQ=YEARLY".'
+        return _('«gjentakelse» må være én regel, som "FREQ=YEARLY".')
     if parsed.after(dtstart, inc=True) is None:
-        return "«gjentakelse» gir ingen datoer fra og med «dato». Sjekk UNTIL og resten av regelen."
+        return _(
+            "«gjentakelse» gir ingen datoer fra og med «dato». Sjekk UNTIL og resten av regelen."
+        )
     return None
 
 
@@ -464,34 +548,40 @@ def _calendar_values(item: _Item, model: type[Deadline] | type[Meeting]) -> dict
     if precision is not None and precision is not DatePrecision.UNSET and not has_date:
         item.error(
             item.line,
-            f"Raden har «presisjon: {_PRECISION_WORDS[precision]}», men mangler «dato». "
-            "Fyll inn datoen, eller skriv «presisjon: udatert».",
+            _(
+                "Raden har «presisjon: %(precision)s», men mangler «dato». "
+                "Fyll inn datoen, eller skriv «presisjon: udatert»."
+            )
+            % {"precision": _PRECISION_WORDS[precision]},
         )
     if precision is DatePrecision.UNSET and has_date:
         item.error(
             item.line_of("presisjon"),
-            "«presisjon: udatert» passer ikke med en «dato». "
-            "Fjern datoen, eller velg dag, uke eller måned.",
+            _(
+                "«presisjon: udatert» passer ikke med en «dato». "
+                "Fjern datoen, eller velg dag, uke eller måned."
+            ),
         )
     if item.has("klokkeslett"):
         if not has_date:
-            item.error(item.line_of("klokkeslett"), "«klokkeslett» trenger en «dato».")
+            item.error(item.line_of("klokkeslett"), _("«klokkeslett» trenger en «dato»."))
         elif precision not in (DatePrecision.DAY, None):
             item.error(
                 item.line_of("klokkeslett"),
-                "«klokkeslett» kan bare brukes med «presisjon: dag».",
+                _("«klokkeslett» kan bare brukes med «presisjon: dag»."),
             )
     if is_meeting and item.has("slutt_klokkeslett") and not item.has("klokkeslett"):
         item.error(
             item.line_of("slutt_klokkeslett"),
-            "«slutt_klokkeslett» trenger et «klokkeslett» for når møtet starter.",
+            _("«slutt_klokkeslett» trenger et «klokkeslett» for når møtet starter."),
         )
     if item.has("sluttdato") and not has_date:
-        item.error(item.line_of("sluttdato"), "«sluttdato» trenger en «dato» for starten.")
+        item.error(item.line_of("sluttdato"), _("«sluttdato» trenger en «dato» for starten."))
     if start is not None and end is not None and end < start:
         item.error(
             item.line_of("sluttdato"),
-            f"«sluttdato» ({end.isoformat()}) er før «dato» ({start.isoformat()}).",
+            _("«sluttdato» (%(end)s) er før «dato» (%(start)s).")
+            % {"end": end.isoformat(), "start": start.isoformat()},
         )
     if (
         start_time is not None
@@ -501,13 +591,13 @@ def _calendar_values(item: _Item, model: type[Deadline] | type[Meeting]) -> dict
     ):
         item.error(
             item.line_of("slutt_klokkeslett"),
-            f"«slutt_klokkeslett» ({end_time:%H:%M}) må være etter "
-            f"«klokkeslett» ({start_time:%H:%M}).",
+            _("«slutt_klokkeslett» (%(end)s) må være etter «klokkeslett» (%(start)s).")
+            % {"end": f"{end_time:%H:%M}", "start": f"{start_time:%H:%M}"},
         )
     if rule is not None:
         if not has_date:
             item.error(
-                item.line_of("gjentakelse"), "«gjentakelse» trenger en «dato» for første gang."
+                item.line_of("gjentakelse"), _("«gjentakelse» trenger en «dato» for første gang.")
             )
         elif start is not None:
             problem = _rrule_problem(rule, start)
@@ -517,12 +607,13 @@ def _calendar_values(item: _Item, model: type[Deadline] | type[Meeting]) -> dict
         if not item.has("gjentakelse"):
             item.error(
                 item.line_of("bekreftet_til"),
-                "«bekreftet_til» brukes bare sammen med «gjentakelse».",
+                _("«bekreftet_til» brukes bare sammen med «gjentakelse»."),
             )
         elif confirmed is not None and start is not None and confirmed < start:
             item.error(
                 item.line_of("bekreftet_til"),
-                f"«bekreftet_til» ({confirmed.isoformat()}) er før «dato» ({start.isoformat()}).",
+                _("«bekreftet_til» (%(confirmed)s) er før «dato» (%(start)s).")
+                % {"confirmed": confirmed.isoformat(), "start": start.isoformat()},
             )
 
     values.update(precision=precision, rrule=rule, confirmed_until=confirmed)
@@ -556,29 +647,32 @@ def _contact_values(item: _Item) -> dict[str, Any]:
         "historical": item.boolean("historisk"),
     }
     if not any(item.has(name) for name in ("navn", "epost", "telefon")):
-        item.error(item.line, "En kontakt trenger minst ett av «navn», «epost» og «telefon».")
+        item.error(item.line, _("En kontakt trenger minst ett av «navn», «epost» og «telefon»."))
     return values
 
 
 # --- The file -----------------------------------------------------------------------------------
 
-_YAML_HINTS = {
-    "mapping values are not allowed here": (
-        'Står det et kolon midt i en tekst? Sett teksten i anførselstegn, som tittel: "Kulturskole '
-        '3.0: frist".'
-    ),
-    "found unexpected end of stream": "Mangler det et anførselstegn på slutten av en tekst?",
-    "found character '\\t' that cannot start any token": (
-        "Bruk mellomrom til innrykk, ikke tabulator."
-    ),
-}
+
+def _yaml_hint(problem: str) -> str:
+    """What to do about PyYAML's `problem` (its own words, in English, stay in the message)."""
+    if problem == "mapping values are not allowed here":
+        return _(
+            "Står det et kolon midt i en tekst? Sett teksten i anførselstegn, som tittel: "
+            '"Kulturskole 3.0: frist".'
+        )
+    if problem == "found unexpected end of stream":
+        return _("Mangler det et anførselstegn på slutten av en tekst?")
+    if problem == "found character '\\t' that cannot start any token":
+        return _("Bruk mellomrom til innrykk, ikke tabulator.")
+    return _("Sjekk innrykk, kolon og anførselstegn.")
 
 
 def _syntax_error(exc: yaml.YAMLError, text: str) -> RowError:
     line = 1
     problem = str(exc)
     if isinstance(exc, yaml.MarkedYAMLError):
-        problem = str(exc.problem or exc.context or "ukjent feil")
+        problem = str(exc.problem or exc.context or _("ukjent feil"))
         # At the end of the file, where the unfinished thing started is the useful line.
         mark = exc.problem_mark or exc.context_mark
         if problem == "found unexpected end of stream" and exc.context_mark is not None:
@@ -587,9 +681,12 @@ def _syntax_error(exc: yaml.YAMLError, text: str) -> RowError:
             line = min(int(mark.line) + 1, text.count("\n") + 1)
     elif isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1
-        problem = f"tegnet {exc.character!r} er ikke lov"
-    hint = _YAML_HINTS.get(problem, "Sjekk innrykk, kolon og anførselstegn.")
-    return RowError(line, f"Filen kan ikke leses som YAML ({problem}). {hint}")
+        problem = _("tegnet %(character)r er ikke lov") % {"character": exc.character}
+    return RowError(
+        line,
+        _("Filen kan ikke leses som YAML (%(problem)s). %(hint)s")
+        % {"problem": problem, "hint": _yaml_hint(problem)},
+    )
 
 
 def _read(source: str | Path | TextIO) -> str:
@@ -600,7 +697,7 @@ def _read(source: str | Path | TextIO) -> str:
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
             raise ImportValidationError(
-                [RowError(line, "Filen må være lagret som UTF-8-tekst.")]
+                [RowError(line, _("Filen må være lagret som UTF-8-tekst."))]
             ) from exc
     if isinstance(source, str):
         return source
@@ -611,15 +708,24 @@ def _validate(root: yaml.Node | None) -> CalendarData:
     errors: list[RowError] = []
     if root is None:
         raise ImportValidationError(
-            [RowError(1, f"Filen er tom. Den skal ha listene {_quoted(_SECTIONS)}.")]
+            [
+                RowError(
+                    1,
+                    _("Filen er tom. Den skal ha listene %(sections)s.")
+                    % {"sections": _quoted(_SECTIONS)},
+                )
+            ]
         )
     if not isinstance(root, yaml.MappingNode):
         raise ImportValidationError(
             [
                 RowError(
                     _line(root),
-                    f"Filen må bestå av listene {_quoted(_SECTIONS)}, hver på egen linje "
-                    "med kolon etter, som «frister:».",
+                    _(
+                        "Filen må bestå av listene %(sections)s, hver på egen linje "
+                        "med kolon etter, som «frister:»."
+                    )
+                    % {"sections": _quoted(_SECTIONS)},
                 )
             ]
         )
@@ -642,7 +748,8 @@ def _validate(root: yaml.Node | None) -> CalendarData:
             errors.append(
                 RowError(
                     _line(node),
-                    f"«{section}» må være en liste der hver rad starter med «- id:».",
+                    _("«%(section)s» må være en liste der hver rad starter med «- id:».")
+                    % {"section": section},
                 )
             )
             continue
@@ -651,7 +758,8 @@ def _validate(root: yaml.Node | None) -> CalendarData:
                 errors.append(
                     RowError(
                         _line(entry),
-                        f"Hver rad under «{section}» må ha felt som «id:» og «tittel:».",
+                        _("Hver rad under «%(section)s» må ha felt som «id:» og «tittel:».")
+                        % {"section": section},
                     )
                 )
                 continue
@@ -663,8 +771,11 @@ def _validate(root: yaml.Node | None) -> CalendarData:
             if key in seen_ids:
                 item.error(
                     item.line_of("id"),
-                    f"id «{key}» er allerede brukt på linje {seen_ids[key]}. "
-                    "Hver rad trenger sin egen id.",
+                    _(
+                        "id «%(key)s» er allerede brukt på linje %(line)d. "
+                        "Hver rad trenger sin egen id."
+                    )
+                    % {"key": key, "line": seen_ids[key]},
                 )
                 continue
             seen_ids[key] = item.line_of("id")

@@ -17,7 +17,6 @@ Only the columns the file has are changed: a file without «telefon» leaves pho
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -29,10 +28,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from handlers.core.i18n import N_, SOURCE, _, ngettext, use_language
 from storage import audit
 from storage.contacts import contact_search_key
 from storage.folding import fold
-from storage.importers.calendar import RowError
+from storage.importers.calendar import RowError, close_name
 from storage.items import KULTURKONTAKT
 from storage.models import Contact, Municipality, PendingImport, School
 from storage.text import xml_safe
@@ -137,7 +137,7 @@ class ContactImportError(Exception):
 
     def __str__(self) -> str:
         count = len(self.errors)
-        header = "Filen har 1 feil:" if count == 1 else f"Filen har {count} feil:"
+        header = ngettext("Filen har %(n)d feil:", "Filen har %(n)d feil:", count) % {"n": count}
         return "\n".join([header, *(f"  {error}" for error in self.errors)])
 
 
@@ -187,18 +187,25 @@ class ContactImportResult:
         )
 
     def summary(self) -> str:
-        parts = []
-        if self.contacts_created:
-            parts.append(f"{self.contacts_created} nye kontakter")
-        if self.contacts_updated:
-            parts.append(f"{self.contacts_updated} endrede kontakter")
-        if self.schools_created:
-            parts.append(f"{self.schools_created} nye skoler")
-        if self.municipalities_created:
-            parts.append(f"{self.municipalities_created} nye kommuner")
-        if self.contacts_unchanged:
-            parts.append(f"{self.contacts_unchanged} kontakter uendret")
-        return ", ".join(parts) + "." if parts else "ingenting å importere."
+        """«1 ny kontakt, 2 nye skoler.»: what is counted, each noun agreeing with its count."""
+        created, updated = self.contacts_created, self.contacts_updated
+        schools, munis = self.schools_created, self.municipalities_created
+        unchanged = self.contacts_unchanged
+        parts = [
+            text % {"n": n}
+            for n, text in (
+                (created, ngettext("%(n)d ny kontakt", "%(n)d nye kontakter", created)),
+                (updated, ngettext("%(n)d endret kontakt", "%(n)d endrede kontakter", updated)),
+                (schools, ngettext("%(n)d ny skole", "%(n)d nye skoler", schools)),
+                (munis, ngettext("%(n)d ny kommune", "%(n)d nye kommuner", munis)),
+                (
+                    unchanged,
+                    ngettext("%(n)d kontakt uendret", "%(n)d kontakter uendret", unchanged),
+                ),
+            )
+            if n
+        ]
+        return ", ".join(parts) + "." if parts else _("ingenting å importere.")
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -207,7 +214,7 @@ class ContactImportResult:
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM) or Windows-1252, as Excel saves CSV."""
     if len(data) > MAX_BYTES:
-        raise ContactImportError([RowError(1, "Filen er større enn 10 MB.")])
+        raise ContactImportError([RowError(1, _("Filen er større enn 10 MB."))])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -219,7 +226,8 @@ def decode(data: bytes) -> str:
         raise ContactImportError(
             [
                 RowError(
-                    line, "Filen er verken UTF-8 eller Windows-1252. Lagre den som CSV fra Excel."
+                    line,
+                    _("Filen er verken UTF-8 eller Windows-1252. Lagre den som CSV fra Excel."),
                 )
             ]
         ) from exc
@@ -233,11 +241,20 @@ def _delimiter(text: str) -> str:
 
 
 def _unknown(raw: str) -> str:
-    close = difflib.get_close_matches(_header_key(raw), list(_BY_SPELLING), n=1, cutoff=0.7)
+    """An unknown column, with the spelling the user was close to (a column name is a file
+    format word: the same in every language), or else every column the bot knows."""
+    close = close_name(_header_key(raw), _BY_SPELLING)
     if close:
-        return f"Ukjent kolonne «{raw}». Mente du «{_BY_SPELLING[close[0]]}»?"
+        # The spelling the header came close to; the column's own name if it is that word
+        # written without accents or dashes («formal» is «formål», «epost» is «epost»).
+        name = _BY_SPELLING[close]
+        shown = name if _header_key(name) == close else close
+        return _("Ukjent kolonne «%(raw)s». Mente du «%(name)s»?") % {"raw": raw, "name": shown}
     names = ", ".join(f"«{name}»" for name in COLUMNS)
-    return f"Ukjent kolonne «{raw}». Kolonner boten kjenner: {names}."
+    return _("Ukjent kolonne «%(raw)s». Kolonner boten kjenner: %(names)s.") % {
+        "raw": raw,
+        "names": names,
+    }
 
 
 def _clean(value: str) -> str | None:
@@ -260,7 +277,10 @@ class _Row:
     def text(self, column: str, limit: int) -> str | None:
         value = self.cells.get(column)
         if value is not None and len(value) > limit:
-            self.error(f"«{column}» er for lang: {len(value)} tegn, høyst {limit} er lov.")
+            self.error(
+                _("«%(name)s» er for lang: %(length)d tegn, høyst %(limit)d er lov.")
+                % {"name": column, "length": len(value), "limit": limit}
+            )
             return None
         return value
 
@@ -275,9 +295,11 @@ def load_contacts(source: bytes | str | Path) -> ContactsData:
     try:
         header = next(reader)
     except StopIteration:
-        raise ContactImportError([RowError(1, "Filen er tom.")]) from None
+        raise ContactImportError([RowError(1, _("Filen er tom."))]) from None
     except csv.Error as exc:
-        raise ContactImportError([RowError(1, f"Første linje kan ikke leses ({exc}).")]) from None
+        raise ContactImportError(
+            [RowError(1, _("Første linje kan ikke leses (%(problem)s).") % {"problem": exc})]
+        ) from None
     columns: list[str | None] = []
     seen: dict[str, str] = {}
     for raw in header:
@@ -290,7 +312,11 @@ def load_contacts(source: bytes | str | Path) -> ContactsData:
             errors.append(RowError(1, _unknown(raw)))
         elif name in seen:
             errors.append(
-                RowError(1, f"Kolonnen «{raw}» står to ganger (også som «{seen[name]}»).")
+                RowError(
+                    1,
+                    _("Kolonnen «%(raw)s» står to ganger (også som «%(first)s»).")
+                    % {"raw": raw, "first": seen[name]},
+                )
             )
             name = None
         else:
@@ -299,14 +325,16 @@ def load_contacts(source: bytes | str | Path) -> ContactsData:
     present = frozenset(n for n in columns if n)
     if "navn" in present and "kulturkontakt" in present:
         errors.append(
-            RowError(1, "Bruk enten «navn» eller «kulturkontakt» for navnet, ikke begge.")
+            RowError(1, _("Bruk enten «navn» eller «kulturkontakt» for navnet, ikke begge."))
         )
     if not present & {"navn", "kulturkontakt", "epost", "telefon", "skole", "kommune"}:
         errors.append(
             RowError(
                 1,
-                "Første linje må ha kolonnenavn, for eksempel skole;kommune;navn;rolle;e-post. "
-                "Fant ingen av «navn», «e-post», «telefon», «skole» eller «kommune».",
+                _(
+                    "Første linje må ha kolonnenavn, for eksempel skole;kommune;navn;rolle;e-post. "
+                    "Fant ingen av «navn», «e-post», «telefon», «skole» eller «kommune»."
+                ),
             )
         )
     if errors:
@@ -323,7 +351,11 @@ def load_contacts(source: bytes | str | Path) -> ContactsData:
             break
         except csv.Error as exc:
             errors.append(
-                RowError(start, f"Linjen kan ikke leses ({exc}). Mangler et anførselstegn?")
+                RowError(
+                    start,
+                    _("Linjen kan ikke leses (%(problem)s). Mangler et anførselstegn?")
+                    % {"problem": exc},
+                )
             )
             break
         line = reader.line_num
@@ -331,7 +363,11 @@ def load_contacts(source: bytes | str | Path) -> ContactsData:
         extra = [c for c in record[len(columns) :] if c.strip()]
         if extra:
             errors.append(
-                RowError(start, f"Raden har flere felt ({len(record)}) enn det er kolonner.")
+                RowError(
+                    start,
+                    _("Raden har flere felt (%(fields)d) enn det er kolonner.")
+                    % {"fields": len(record)},
+                )
             )
             continue
         for name, value in zip(columns, record, strict=False):
@@ -345,13 +381,17 @@ def load_contacts(source: bytes | str | Path) -> ContactsData:
         if row.key is not None:
             if row.key in keys:
                 errors.append(
-                    RowError(start, f"id «{row.key}» er allerede brukt på linje {keys[row.key]}.")
+                    RowError(
+                        start,
+                        _("id «%(key)s» er allerede brukt på linje %(line)d.")
+                        % {"key": row.key, "line": keys[row.key]},
+                    )
                 )
                 continue
             keys[row.key] = start
         rows.append(row)
     if not rows and not errors:
-        raise ContactImportError([RowError(2, "Filen har ingen rader under kolonnenavnene.")])
+        raise ContactImportError([RowError(2, _("Filen har ingen rader under kolonnenavnene."))])
     return ContactsData(tuple(rows), present, tuple(errors))
 
 
@@ -365,22 +405,31 @@ def _parse_row(row: _Row, present: frozenset[str]) -> ContactRow | None:
         if field_name == "historical":
             raw = (row.cells.get(column) or "").lower()
             if raw not in _BOOLEANS:
-                row.error(f"«historisk» må være ja eller nei (fikk «{raw}»).")
+                row.error(
+                    _("«historisk» må være ja eller nei (fikk «%(value)s»).") % {"value": raw}
+                )
             values["historical"] = _BOOLEANS.get(raw, False)
             continue
         value = row.text(source, _LIMITS[field_name])
         if value is not None and field_name == "email":
             if not _EMAIL.fullmatch(value):
                 row.error(
-                    f"«e-post» må være en e-postadresse som navn@kommune.no (fikk «{value}»)."
+                    _("«e-post» må være en e-postadresse som navn@kommune.no (fikk «%(value)s»).")
+                    % {"value": value}
                 )
         elif value is not None and field_name == "phone":
             if not _PHONE.fullmatch(value) or sum(ch.isdigit() for ch in value) < 3:
-                row.error(f"«telefon» må være et telefonnummer som 912 34 567 (fikk «{value}»).")
+                row.error(
+                    _("«telefon» må være et telefonnummer som 912 34 567 (fikk «%(value)s»).")
+                    % {"value": value}
+                )
         elif value is not None and field_name == "slack_user_id":
             match = _SLACK.fullmatch(value)
             if match is None:
-                row.error(f"«slack» må være en Slack-bruker-id som U012AB3CD (fikk «{value}»).")
+                row.error(
+                    _("«slack» må være en Slack-bruker-id som U012AB3CD (fikk «%(value)s»).")
+                    % {"value": value}
+                )
             else:
                 value = match.group(1)
         elif value is not None and field_name == "role":
@@ -391,7 +440,9 @@ def _parse_row(row: _Row, present: frozenset[str]) -> ContactRow | None:
     county = row.text("fylke", _LIMITS["county"])
     number = row.text("kommunenummer", _LIMITS["number"])
     if number is not None and not (number.isascii() and number.isdigit()):
-        row.error(f"«kommunenummer» må være et tall som 3020 (fikk «{number}»).")
+        row.error(
+            _("«kommunenummer» må være et tall som 3020 (fikk «%(value)s»).") % {"value": number}
+        )
     key = row.text("id", _LIMITS["key"])
     result = ContactRow(
         line=row.line,
@@ -408,11 +459,11 @@ def _parse_row(row: _Row, present: frozenset[str]) -> ContactRow | None:
     if result.is_contact:
         return result if len(row.errors) == before else None
     if any(values.get(f) for f in ("role", "organisation", "purpose", "note", "slack_user_id")):
-        row.error("En kontakt trenger minst ett av «navn», «e-post» og «telefon».")
+        row.error(_("En kontakt trenger minst ett av «navn», «e-post» og «telefon»."))
     elif not school and not municipality:
-        row.error("Raden har verken kontakt, skole eller kommune.")
+        row.error(_("Raden har verken kontakt, skole eller kommune."))
     if key is not None:
-        row.error("«id» brukes bare på rader med en kontakt.")
+        row.error(_("«id» brukes bare på rader med en kontakt."))
     return result if len(row.errors) == before else None
 
 
@@ -426,18 +477,19 @@ def _contact_label(values: Mapping[str, Any], school: str | None) -> str:
     return f"{who} ({role}{where})" if role else f"{who}{where}"
 
 
+# What the preview calls a changed field (translated where shown).
 _FIELD_WORDS = {
-    "name": "navn",
-    "role": "rolle",
-    "organisation": "organisasjon",
-    "email": "e-post",
-    "phone": "telefon",
-    "purpose": "formål",
-    "note": "merknad",
-    "historical": "historisk",
-    "slack_user_id": "Slack-bruker",
-    "school_id": "skole",
-    "municipality_id": "kommune",
+    "name": N_("navn"),
+    "role": N_("rolle"),
+    "organisation": N_("organisasjon"),
+    "email": N_("e-post"),
+    "phone": N_("telefon"),
+    "purpose": N_("formål"),
+    "note": N_("merknad"),
+    "historical": N_("historisk"),
+    "slack_user_id": N_("Slack-bruker"),
+    "school_id": N_("skole"),
+    "municipality_id": N_("kommune"),
 }
 
 
@@ -536,7 +588,7 @@ class _Plan:
             self.munis[fold(row.municipality)] = muni
             self.new_munis.append(muni)
             self.result.municipalities_created += 1
-            self.result.changes.append(f"Ny kommune: {row.municipality}")
+            self.result.changes.append(_("Ny kommune: %(name)s") % {"name": row.municipality})
         return muni
 
     def _school(self, row: ContactRow, muni: Municipality | None) -> tuple[bool, School | None]:
@@ -549,8 +601,11 @@ class _Plan:
             self.errors.append(
                 RowError(
                     row.line,
-                    f"Flere skoler heter «{row.school}». Fyll inn «kommune», så boten vet "
-                    "hvilken du mener.",
+                    _(
+                        "Flere skoler heter «%(school)s». Fyll inn «kommune», så boten vet "
+                        "hvilken du mener."
+                    )
+                    % {"school": row.school},
                 )
             )
             return False, None
@@ -561,8 +616,14 @@ class _Plan:
         self.schools.setdefault(fold(row.school), []).append(school)
         self.new_schools.append(school)
         self.result.schools_created += 1
-        where = f" ({muni.name})" if muni is not None else ""
-        self.result.changes.append(f"Ny skole: {row.school}{where}")
+        if muni is not None:
+            change = _("Ny skole: %(name)s (%(municipality)s)") % {
+                "name": row.school,
+                "municipality": muni.name,
+            }
+        else:
+            change = _("Ny skole: %(name)s") % {"name": row.school}
+        self.result.changes.append(change)
         return True, school
 
     def add(self, row: ContactRow) -> None:
@@ -587,7 +648,9 @@ class _Plan:
         if existing is not None and id(existing) in self.claimed:
             self.errors.append(
                 RowError(
-                    row.line, f"Samme kontakt som på linje {self.claimed[id(existing)]}: {label}."
+                    row.line,
+                    _("Samme kontakt som på linje %(line)d: %(label)s.")
+                    % {"line": self.claimed[id(existing)], "label": label},
                 )
             )
             return
@@ -596,7 +659,7 @@ class _Plan:
                 self.errors.append(
                     RowError(
                         row.line,
-                        "Raden mangler «rolle». Skriv for eksempel kulturkontakt eller rektor.",
+                        _("Raden mangler «rolle». Skriv for eksempel kulturkontakt eller rektor."),
                     )
                 )
                 return
@@ -616,7 +679,7 @@ class _Plan:
             self.placement[id(contact)] = (school, place_muni)
             self.created.append(contact)
             self.result.contacts_created += 1
-            self.result.changes.append(f"Ny kontakt: {label}")
+            self.result.changes.append(_("Ny kontakt: %(label)s") % {"label": label})
             return
         self.claimed[id(existing)] = row.line
         changes: dict[str, list[Any]] = {
@@ -642,8 +705,10 @@ class _Plan:
         )
         self.updated.append((existing, changes))
         self.result.contacts_updated += 1
-        words = dict.fromkeys(_FIELD_WORDS[n] for n in changes)
-        self.result.changes.append(f"Endret: {label} – {', '.join(words)}")
+        words = dict.fromkeys(_(_FIELD_WORDS[n]) for n in changes)
+        self.result.changes.append(
+            _("Endret: %(label)s – %(fields)s") % {"label": label, "fields": ", ".join(words)}
+        )
 
     def write(self, *, user_id: str | None, source: str, at: datetime | None) -> None:
         session = self.session
@@ -659,7 +724,7 @@ class _Plan:
         for contact in self.created:
             self._store(contact, key_limit)
         for contact, changes in self.updated:
-            for name, (_, value) in changes.items():
+            for name, (_old, value) in changes.items():
                 if name not in ("school_id", "municipality_id"):
                     setattr(contact, name, value)
             self._store(contact, key_limit)
@@ -690,7 +755,10 @@ class _Plan:
             )
         for contact, changes in self.updated:
             record("contact", contact.id, _label_of(contact), changes)
-        record("import", None, f"Import av kontakter: {self.result.summary()}", None)
+        # The audit trail is a record, kept in the source language like the bot's logs.
+        with use_language(SOURCE):
+            summary = self.result.summary()
+        record("import", None, f"Import av kontakter: {summary}", None)
         session.flush()
 
     def _store(self, contact: Contact, key_limit: int) -> None:

@@ -26,7 +26,6 @@ written unless the whole file is valid. Re-importing the same file changes nothi
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -38,8 +37,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from handlers.core.i18n import _, ngettext
 from storage.feedback import PromptSync, sync_prompts
 from storage.folding import fold
+from storage.importers.calendar import close_name
 from storage.models import ArtForm, Municipality, Performance, Production, School
 from storage.text import xml_safe
 from storage.tourplan import as_utc, bump_tourplan_version, local_to_utc, performance_search_key
@@ -63,7 +64,7 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"Linje {self.line}: {self.message}"
+        return _("Linje %(line)d: %(message)s") % {"line": self.line, "message": self.message}
 
 
 class TourplanImportError(Exception):
@@ -75,7 +76,8 @@ class TourplanImportError(Exception):
 
     def __str__(self) -> str:
         count = len(self.errors)
-        header = "Turneplanen har 1 feil:" if count == 1 else f"Turneplanen har {count} feil:"
+        header = ngettext("Turneplanen har %(n)d feil:", "Turneplanen har %(n)d feil:", count)
+        header %= {"n": count}
         return "\n".join([header, *(f"  {e}" for e in self.errors)])
 
 
@@ -176,12 +178,34 @@ class TourplanResult:
         )
 
     def __str__(self) -> str:
-        return (
-            f"{self.performances_created} nye forestillinger, {self.performances_updated} endret, "
-            f"{self.performances_unchanged} uendret; {self.productions_created} nye produksjoner, "
-            f"{self.productions_updated} endret; {self.schools_created} nye skoler. "
-            f"{self.prompts.scheduled} spørsmål og purringer planlagt."
-        )
+        """«1 ny forestilling, 0 endret, 2 uendret; 1 ny produksjon, 0 endret; 0 nye skoler.
+        3 spørsmål og purringer planlagt.»: each noun agrees with its count."""
+        performances = ngettext(
+            "%(n)d ny forestilling", "%(n)d nye forestillinger", self.performances_created
+        ) % {"n": self.performances_created}
+        productions = ngettext(
+            "%(n)d ny produksjon", "%(n)d nye produksjoner", self.productions_created
+        ) % {"n": self.productions_created}
+        schools = ngettext("%(n)d ny skole", "%(n)d nye skoler", self.schools_created) % {
+            "n": self.schools_created
+        }
+        prompts = ngettext(
+            "%(n)d spørsmål eller purring planlagt.",
+            "%(n)d spørsmål og purringer planlagt.",
+            self.prompts.scheduled,
+        ) % {"n": self.prompts.scheduled}
+        return _(
+            "%(performances)s, %(performances_updated)d endret, %(unchanged)d uendret; "
+            "%(productions)s, %(productions_updated)d endret; %(schools)s. %(prompts)s"
+        ) % {
+            "performances": performances,
+            "performances_updated": self.performances_updated,
+            "unchanged": self.performances_unchanged,
+            "productions": productions,
+            "productions_updated": self.productions_updated,
+            "schools": schools,
+            "prompts": prompts,
+        }
 
 
 # --- Parsing -----------------------------------------------------------------------------------
@@ -208,10 +232,19 @@ def _quoted(names: Iterable[str]) -> str:
 
 
 def _unknown_column(raw: str) -> str:
-    close = difflib.get_close_matches(fold(raw), list(_BY_SPELLING), n=1, cutoff=0.6)
+    """An unknown column, with the spelling the user was close to (a column name is a file
+    format word: the same in every language), or else every column there is."""
+    close = close_name(fold(raw), _BY_SPELLING)
     if close:
-        return f"Ukjent kolonne «{raw}». Mente du «{_BY_SPELLING[close[0]]}»?"
-    return f"Ukjent kolonne «{raw}». Kolonnene som finnes: {_quoted(COLUMNS)}."
+        # The spelling the header came close to; the column's own name if it is that word
+        # written without accents («utover» is «utøver»).
+        name = _BY_SPELLING[close]
+        shown = name if fold(name) == close else close
+        return _("Ukjent kolonne «%(raw)s». Mente du «%(name)s»?") % {"raw": raw, "name": shown}
+    return _("Ukjent kolonne «%(raw)s». Kolonnene som finnes: %(names)s.") % {
+        "raw": raw,
+        "names": _quoted(COLUMNS),
+    }
 
 
 def parse_date(value: str) -> date | None:
@@ -288,11 +321,14 @@ class _Row:
         value = " ".join(self.values.get(name, "").split())
         if not value:
             if required:
-                self.error(f"«{name}» må fylles ut.")
+                self.error(_("«%(name)s» må fylles ut.") % {"name": name})
             return None
         limit = _LIMITS.get(name)
         if limit is not None and len(value) > limit:
-            self.error(f"«{name}» er for lang: {len(value)} tegn, men høyst {limit} er lov.")
+            self.error(
+                _("«%(name)s» er for lang: %(length)d tegn, men høyst %(limit)d er lov.")
+                % {"name": name, "length": len(value), "limit": limit}
+            )
             return None
         return value
 
@@ -307,7 +343,7 @@ def parse_tourplan(raw: bytes) -> TourplanData:
         header = next(reader)
     except StopIteration:
         raise TourplanImportError(
-            [RowError(1, "Filen er tom: første linje skal være kolonnenavnene.")]
+            [RowError(1, _("Filen er tom: første linje skal være kolonnenavnene."))]
         ) from None
     columns: list[str | None] = []
     for raw_name in header:
@@ -318,12 +354,22 @@ def parse_tourplan(raw: bytes) -> TourplanData:
         if name is None:
             errors.append(RowError(1, _unknown_column(raw_name.strip())))
         elif name in columns:
-            errors.append(RowError(1, f"Kolonnen «{name}» står to ganger."))
+            errors.append(RowError(1, _("Kolonnen «%(name)s» står to ganger.") % {"name": name}))
             name = None
         columns.append(name)
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        errors.append(RowError(1, f"Disse kolonnene mangler: {_quoted(missing)}."))
+        errors.append(
+            RowError(
+                1,
+                ngettext(
+                    "Denne kolonnen mangler: %(names)s.",
+                    "Disse kolonnene mangler: %(names)s.",
+                    len(missing),
+                )
+                % {"names": _quoted(missing)},
+            )
+        )
     if errors:
         raise TourplanImportError(errors)
 
@@ -343,8 +389,11 @@ def parse_tourplan(raw: bytes) -> TourplanData:
                 errors.append(
                     RowError(
                         line,
-                        f"Raden har {len(record)} felt, men overskriften har bare {len(columns)}. "
-                        "Står det et skilletegn for mye, eller mangler det anførselstegn?",
+                        _(
+                            "Raden har %(fields)d felt, men overskriften har bare %(columns)d. "
+                            "Står det et skilletegn for mye, eller mangler det anførselstegn?"
+                        )
+                        % {"fields": len(record), "columns": len(columns)},
                     )
                 )
                 continue
@@ -358,8 +407,11 @@ def parse_tourplan(raw: bytes) -> TourplanData:
                 errors.append(
                     RowError(
                         line,
-                        f"forestilling_id «{parsed.external_key}» er brukt før, på linje "
-                        f"{seen_ids[parsed.external_key]}. Hver forestilling trenger sin egen.",
+                        _(
+                            "forestilling_id «%(key)s» er brukt før, på linje %(line)d. "
+                            "Hver forestilling trenger sin egen."
+                        )
+                        % {"key": parsed.external_key, "line": seen_ids[parsed.external_key]},
                     )
                 )
                 continue
@@ -374,8 +426,16 @@ def parse_tourplan(raw: bytes) -> TourplanData:
                     errors.append(
                         RowError(
                             line,
-                            f"«{parsed.title}» har kunstuttrykk «{parsed.art_form.value}» her, "
-                            f"men «{art_form.value}» på linje {first_line_no}.",
+                            _(
+                                "«%(title)s» har kunstuttrykk «%(here)s» her, "
+                                "men «%(first)s» på linje %(line)d."
+                            )
+                            % {
+                                "title": parsed.title,
+                                "here": parsed.art_form.value,
+                                "first": art_form.value,
+                                "line": first_line_no,
+                            },
                         )
                     )
                     continue
@@ -383,8 +443,16 @@ def parse_tourplan(raw: bytes) -> TourplanData:
                     errors.append(
                         RowError(
                             line,
-                            f"«{parsed.title}» har utøver «{parsed.producer}» her, men "
-                            f"«{producer}» på linje {first_line_no}.",
+                            _(
+                                "«%(title)s» har utøver «%(here)s» her, men «%(first)s» på "
+                                "linje %(line)d."
+                            )
+                            % {
+                                "title": parsed.title,
+                                "here": parsed.producer,
+                                "first": producer,
+                                "line": first_line_no,
+                            },
                         )
                     )
                     continue
@@ -396,12 +464,17 @@ def parse_tourplan(raw: bytes) -> TourplanData:
                 )
             rows.append(parsed)
     except csv.Error as err:
-        errors.append(RowError(reader.line_num, f"Filen kan ikke leses som CSV her: {err}."))
+        errors.append(
+            RowError(
+                reader.line_num,
+                _("Filen kan ikke leses som CSV her: %(problem)s.") % {"problem": err},
+            )
+        )
     if errors:
         raise TourplanImportError(errors)
     if not rows:
         raise TourplanImportError(
-            [RowError(2, "Filen har ingen forestillinger under overskriften.")]
+            [RowError(2, _("Filen har ingen forestillinger under overskriften."))]
         )
     return TourplanData(rows=tuple(rows))
 
@@ -416,8 +489,12 @@ def _parse_row(row: _Row) -> TourplanRow | None:
         art_form = _ART_FORMS.get(fold(art_raw))
         if art_form is None:
             row.error(
-                f"«kunstuttrykk» må være {', '.join(a.value for a in list(ArtForm)[:-1])} "
-                f"eller {list(ArtForm)[-1].value} (fikk «{art_raw}»)."
+                _("«kunstuttrykk» må være %(words)s eller %(last)s (fikk «%(value)s»).")
+                % {
+                    "words": ", ".join(a.value for a in list(ArtForm)[:-1]),
+                    "last": list(ArtForm)[-1].value,
+                    "value": art_raw,
+                }
             )
     producer = row.text("utøver")
     description = row.text("beskrivelse")
@@ -427,26 +504,41 @@ def _parse_row(row: _Row) -> TourplanRow | None:
     if (raw_day := row.text("dato", required=True)) is not None:
         day = parse_date(raw_day)
         if day is None:
-            row.error(f"«dato» må være en dato som 24.11.2026 eller 2026-11-24 (fikk «{raw_day}»).")
+            row.error(
+                _("«dato» må være en dato som 24.11.2026 eller 2026-11-24 (fikk «%(value)s»).")
+                % {"value": raw_day}
+            )
     start = end = None
     if (raw_start := row.text("start", required=True)) is not None:
         start = _parse_time(raw_start)
         if start is None:
-            row.error(f"«start» må være et klokkeslett som 09:00 (fikk «{raw_start}»).")
+            row.error(
+                _("«start» må være et klokkeslett som 09:00 (fikk «%(value)s»).")
+                % {"value": raw_start}
+            )
     if (raw_end := row.text("slutt", required=True)) is not None:
         end = _parse_time(raw_end)
         if end is None:
-            row.error(f"«slutt» må være et klokkeslett som 10:00 (fikk «{raw_end}»).")
+            row.error(
+                _("«slutt» må være et klokkeslett som 10:00 (fikk «%(value)s»).")
+                % {"value": raw_end}
+            )
     if start is not None and end is not None and end <= start:
-        row.error(f"«slutt» ({end:%H:%M}) må være etter «start» ({start:%H:%M}).")
+        row.error(
+            _("«slutt» (%(end)s) må være etter «start» (%(start)s).")
+            % {"end": f"{end:%H:%M}", "start": f"{start:%H:%M}"}
+        )
     venue = row.text("sted")
     grades = None
     if (raw_grades := row.text("trinn")) is not None:
         grades = parse_grades(raw_grades)
         if grades is None or len(grades) > 60:
             row.error(
-                f"«trinn» må være trinn fra 1 til 10 eller VG1–VG3, som 5-7 eller «1, 3, 5» "
-                f"(fikk «{raw_grades}»)."
+                _(
+                    "«trinn» må være trinn fra 1 til 10 eller VG1–VG3, som 5-7 eller «1, 3, 5» "
+                    "(fikk «%(value)s»)."
+                )
+                % {"value": raw_grades}
             )
     pupils = None
     if (raw_pupils := row.text("elever")) is not None:
@@ -454,7 +546,8 @@ def _parse_row(row: _Row) -> TourplanRow | None:
         # ASCII digits only: «²».isdigit() is true, but int() refuses it.
         if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_PUPILS:
             row.error(
-                f"«elever» må være et helt tall fra 0 til {MAX_PUPILS} (fikk «{raw_pupils}»)."
+                _("«elever» må være et helt tall fra 0 til %(max)d (fikk «%(value)s»).")
+                % {"max": MAX_PUPILS, "value": raw_pupils}
             )
         else:
             pupils = int(digits)
@@ -463,7 +556,10 @@ def _parse_row(row: _Row) -> TourplanRow | None:
     if raw_cancelled in _YES:
         cancelled = True
     elif raw_cancelled not in _NO:
-        row.error(f"«avlyst» må være ja eller nei (fikk «{row.values.get('avlyst')}»).")
+        row.error(
+            _("«avlyst» må være ja eller nei (fikk «%(value)s»).")
+            % {"value": row.values.get("avlyst")}
+        )
     if len(row.errors) > count:
         return None
     assert external_key and title and art_form and school and day and start and end
@@ -490,7 +586,13 @@ def load_tourplan(path: str | Path) -> TourplanData:
     file = Path(path)
     if file.stat().st_size > MAX_FILE_BYTES:
         raise TourplanImportError(
-            [RowError(1, f"Filen er større enn {MAX_FILE_BYTES // (1024 * 1024)} MB.")]
+            [
+                RowError(
+                    1,
+                    _("Filen er større enn %(size)d MB.")
+                    % {"size": MAX_FILE_BYTES // (1024 * 1024)},
+                )
+            ]
         )
     return parse_tourplan(file.read_bytes())
 
@@ -548,7 +650,7 @@ def _resolve_schools(
                     {
                         next(
                             (m.name for m in municipalities.values() if m.id == s.municipality_id),
-                            "uten kommune",
+                            _("uten kommune"),
                         )
                         for s in match
                     }
@@ -556,8 +658,11 @@ def _resolve_schools(
                 errors.append(
                     RowError(
                         row.line,
-                        f"Det finnes flere skoler som heter «{row.school}» ({', '.join(places)}). "
-                        "Fyll ut «kommune» så jeg vet hvilken.",
+                        _(
+                            "Det finnes flere skoler som heter «%(school)s» (%(places)s). "
+                            "Fyll ut «kommune» så jeg vet hvilken."
+                        )
+                        % {"school": row.school, "places": ", ".join(places)},
                     )
                 )
                 continue

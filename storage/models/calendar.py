@@ -88,8 +88,12 @@ class Deadline(DeadlineBase, table=True):
     search_key: str = Field(default="", max_length=3000)
 
 
+# The type a meeting has when nobody named one: stored as data, shown in the reader's words.
+PLAIN_MEETING_KIND = "møte"
+
+
 class MeetingBase(CalendarItemBase):
-    kind: str = Field(default="møte", max_length=60)
+    kind: str = Field(default=PLAIN_MEETING_KIND, max_length=60)
     start_date: date | None = None
     start_time: time | None = None
     end_date: date | None = None
