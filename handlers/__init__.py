@@ -7,7 +7,12 @@ subcommands, Bolt listeners, outbox kinds, Home sections, event subscribers. The
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from slack_bolt import App
+from sqlalchemy import Engine
 
 from handlers import (
     admin,
@@ -19,6 +24,7 @@ from handlers import (
     home,
     imports,
     reminders,
+    report,
     workspace,
 )
 from handlers.core import commands
@@ -31,6 +37,7 @@ FEATURES: list[Feature] = [
     directory.FEATURE,
     reminders.FEATURE,
     feedback.FEATURE,
+    report.FEATURE,
     home.FEATURE,
     editing.FEATURE,
     imports.FEATURE,
@@ -57,3 +64,10 @@ def register_all(app: App, services: Services) -> None:
 def outbox_kinds() -> KindRegistry:
     """Every kind of scheduled message the features declared, for the scheduler."""
     return KindRegistry([kind for feature in FEATURES for kind in feature.outbox_kinds])
+
+
+def plan_outbox(engine: Engine, team_ids: Iterable[str], *, now: datetime, tz: ZoneInfo) -> int:
+    """Plan the scheduled messages features keep without a user's action (the January report
+    post); the scheduler's refresh calls it. Returns the rows scheduled or moved."""
+    teams = list(team_ids)
+    return sum(plan(engine, teams, now=now, tz=tz) for plan in report.PLANNERS)
