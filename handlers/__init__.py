@@ -16,7 +16,12 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from slack_bolt import App
+    from sqlalchemy import Engine
 
     from handlers.core.feature import Feature
     from handlers.core.outbox_kinds import KindRegistry
@@ -37,6 +42,7 @@ def features() -> list[Feature]:
         imports,
         language,
         reminders,
+        report,
         workspace,
     )
 
@@ -45,6 +51,7 @@ def features() -> list[Feature]:
         directory.FEATURE,
         reminders.FEATURE,
         feedback.FEATURE,
+        report.FEATURE,
         home.FEATURE,
         editing.FEATURE,
         imports.FEATURE,
@@ -84,3 +91,12 @@ def outbox_kinds() -> KindRegistry:
     from handlers.core.outbox_kinds import KindRegistry
 
     return KindRegistry([kind for feature in features() for kind in feature.outbox_kinds])
+
+
+def plan_outbox(engine: Engine, team_ids: Iterable[str], *, now: datetime, tz: ZoneInfo) -> int:
+    """Plan the scheduled messages features keep without a user's action (the January report
+    post); the scheduler's refresh calls it. Returns the rows scheduled or moved."""
+    teams = list(team_ids)
+    return sum(
+        plan(engine, teams, now=now, tz=tz) for feature in features() for plan in feature.planners
+    )

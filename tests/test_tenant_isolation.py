@@ -266,6 +266,7 @@ def harvest(county: County, listeners: list[Listener]) -> Person:
         "påminnelser status",
         "kalender",
         "tilbakemelding",
+        "rapport 2026",  # the report in A's coordinator's DM, with «Last ned rapport»
     ):
         a.command(text)
     a.event({"type": "app_home_opened", "user": A_ADMIN, "channel": "D0AHOME", "tab": "home"})

@@ -3,6 +3,7 @@
 - `run`: the processes (`run`, `serve`, `scheduler`, `shell`; no command means `run`).
 - `imports`: `import kalender|kontakter|turneplan`.
 - `exports`: `export kalender|tilbakemeldinger`.
+- `report`: `rapport [år]`, the annual report (figures; `--ut` writes XLSX or a CSV zip).
 - `reminders`: `påminnelser forhåndsvis` (also `paminnelser`).
 - `db`: `db upgrade`.
 - `dataprotection`: `arbeidsområde eksporter|slett` (also `arbeidsomrade`) and
@@ -16,7 +17,7 @@ import sys
 
 import typer
 
-from bot.cli import dataprotection, db, exports, imports, reminders, run
+from bot.cli import dataprotection, db, exports, imports, reminders, report, run
 from bot.settings import SettingsError
 
 cli = typer.Typer(
@@ -33,6 +34,7 @@ cli.add_typer(db.app, name="db")
 cli.add_typer(reminders.app, name="påminnelser")
 cli.add_typer(reminders.app, name="paminnelser", hidden=True)
 cli.add_typer(exports.app, name="export")
+cli.command("rapport")(report.report_cmd)
 cli.add_typer(dataprotection.workspace_app, name="arbeidsområde")
 cli.add_typer(dataprotection.workspace_app, name="arbeidsomrade", hidden=True)
 cli.add_typer(dataprotection.person_app, name="person")

@@ -249,7 +249,8 @@ class Scheduler(MessageDelivery):
         return stats
 
     def refresh(self, now: datetime | None = None) -> int:
-        """Re-plan every workspace's reminders (new window days, calendar imports)."""
+        """Re-plan every workspace's reminders (new window days, calendar imports), and what
+        features plan on their own (`handlers.plan_outbox`)."""
         now = now or self.clock()
         with session_scope(self.engine) as session:
             teams = reminder_teams(session=session)
@@ -267,6 +268,11 @@ class Scheduler(MessageDelivery):
                 changed += result.scheduled + result.cancelled
             except Exception:
                 log.exception("could not plan reminders for %s", team_id)
+        try:
+            # What features plan on their own (the January report post); a no-op most weeks.
+            changed += handlers.plan_outbox(self.engine, teams, now=now, tz=self.settings.timezone)
+        except Exception:
+            log.exception("could not plan the features' scheduled messages")
         self._retention.run_if_due(now)
         self._last_refresh = now
         return changed

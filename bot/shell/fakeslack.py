@@ -19,6 +19,20 @@ Slack as it is, when asked (benchmarks, the scheduler's tests):
 Many workspaces (`add_workspace`), each with its own bot tokens, issued by the install flow
 or `issue_bot_token` (bot/shell/fakeoauth.py): a token reaches only its own workspace's
 channels, users, views and files; Slack answers another's as if they did not exist.
+
+Files as slack_sdk's `files_upload_v2` uploads them: files.getUploadURLExternal, the bytes
+POSTed to the returned URL, then files.completeUploadExternal, which shares them in
+`channel_id` (or each of `channels`, user ids meaning their DMs) with a file-share message
+there, or keeps them private to the uploader when neither is given. Slack finishes sharing
+asynchronously ("in many cases, the API response does not yet have complete shares in it"):
+`share_delay` holds a share back from files.info and from the check below for that long.
+
+Image blocks and image elements may show a Slack file (`"slack_file": {"id": "F…"}` or
+`{"url": <url_private or permalink>}`, exactly one of the two). chat.postMessage and
+chat.update refuse such a block, as Slack does, with `invalid_blocks` and
+"invalid slack file [json-pointer:/blocks/N/slack_file]" when the file is unknown (or
+another workspace's), not a png, jpg, jpeg or gif, or not shared in the conversation the
+message goes to.
 """
 
 from __future__ import annotations
@@ -43,6 +57,8 @@ from bot.shell.fakeoauth import Caller, TokenRegistry, Workspace, Workspaces
 
 # Web API methods that reach a channel and therefore may be rate limited per channel.
 _CHANNEL_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
+# The Slack files an image block or element may show ("slack file object").
+_IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif"})
 
 
 @dataclass
@@ -97,7 +113,12 @@ class FakeSlack(Workspaces):
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
-        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"content", "filename", ...}
+        # file id -> {"content", "filename", "shares": {conversation: share}, "channel": the
+        # conversation it was last shared in, ...}
+        self.uploads: dict[str, dict[str, Any]] = {}
+        # Seconds before a share made by files.completeUploadExternal shows (files.info, and
+        # image blocks that reference the file); Slack completes sharing asynchronously.
+        self.share_delay = 0.0
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._per_channel_interval: float | None = None
         self._last_post: dict[str, float] = {}
@@ -283,7 +304,42 @@ class FakeSlack(Workspaces):
             "is_public": False,
             "url_private": url,
             "url_private_download": f"{self.base_url}/files-pri/{team}-{file_id}/download/{name}",
+            "permalink": self._permalink_of(file_id),
+            **self._share_fields(file_id),
         }
+
+    def _permalink_of(self, file_id: str) -> str:
+        upload = self.uploads[file_id]
+        team = str(upload.get("team_id") or self.team_id)
+        workspace = self.oauth.workspaces.get(team)
+        base = workspace.url if workspace is not None else "https://fake.slack.com/"
+        name = str(upload.get("filename") or "file")
+        return f"{base}files/{upload.get('user') or self.bot_user_id}/{file_id}/{name}"
+
+    def _visible_shares(self, file_id: str) -> dict[str, dict[str, Any]]:
+        """The conversations `file_id` is shared in, as Slack shows them by now."""
+        now = time.monotonic()
+        shares = self.uploads.get(file_id, {}).get("shares") or {}
+        return {ch: share for ch, share in shares.items() if share["visible_at"] <= now}
+
+    def _share_fields(self, file_id: str) -> dict[str, Any]:
+        """A file object's `channels`, `groups`, `ims` and `shares` (public or private)."""
+        shares = self._visible_shares(file_id)
+        fields: dict[str, Any] = {"channels": [], "groups": [], "ims": [], "shares": {}}
+        for channel, share in shares.items():
+            kind = {"D": "ims", "G": "groups"}.get(channel[:1], "channels")
+            fields[kind].append(channel)
+            where = "public" if kind == "channels" else "private"
+            fields["shares"].setdefault(where, {})[channel] = [
+                {"ts": share["ts"], "channel_name": channel, "team_id": share["team_id"]}
+            ]
+        fields["is_public"] = bool(fields["channels"])
+        return fields
+
+    def shared_in(self, file_id: str) -> list[str]:
+        """The conversations a file has been shared in so far (for tests)."""
+        with self._lock:
+            return sorted((self.uploads.get(file_id, {}).get("shares") or {}).keys())
 
     def _download(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -511,6 +567,8 @@ class FakeSlack(Workspaces):
             error := self._channel_error(channel) or _invalid_blocks(args.get("blocks"))
         ) is not None:
             return {"ok": False, "error": error}
+        if refused := self._slack_file_refusal(args.get("blocks"), channel):
+            return refused
         ts = self._next_ts()
         bot = self.oauth.workspaces[self._caller().team_id]
         message = {
@@ -544,6 +602,8 @@ class FakeSlack(Workspaces):
             return {"ok": False, "error": "channel_not_found"}
         if (error := _invalid_blocks(args.get("blocks"))) is not None:
             return {"ok": False, "error": error}
+        if refused := self._slack_file_refusal(args.get("blocks"), channel):
+            return refused
         for message in self.messages.get(channel, []):
             if message["ts"] == ts:
                 message["text"] = args.get("text", message["text"])
@@ -553,6 +613,61 @@ class FakeSlack(Workspaces):
                 message["edited"] = {"user": bot.bot_user_id, "ts": self._next_ts()}
                 return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
         return {"ok": False, "error": "message_not_found"}
+
+    def _api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if self._foreign_channel(channel):
+            return {"ok": False, "error": "channel_not_found"}
+        if not any(m["ts"] == ts for m in self.messages.get(_conversation(channel), [])):
+            return {"ok": False, "error": "message_not_found"}
+        base = self.oauth.workspaces[self._caller().team_id].url
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"{base}archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def _slack_file_refusal(self, blocks: Any, channel: str) -> dict[str, Any] | None:
+        """Slack's answer to blocks showing a Slack file this conversation cannot show."""
+        where = _conversation(channel)
+        errors = []
+        for pointer, source in _slack_files(_as_list(blocks)):
+            if not self._may_show(source, where):
+                errors.append(f"invalid slack file [json-pointer:{pointer}]")
+        if not errors:
+            return None
+        return {
+            "ok": False,
+            "error": "invalid_blocks",
+            "errors": errors,
+            "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+        }
+
+    def _may_show(self, source: Any, conversation: str) -> bool:
+        if not isinstance(source, dict) or ("id" in source) == ("url" in source):
+            return False  # exactly one of the two
+        file_id = self._file_id_of(source)
+        upload = self.uploads.get(file_id or "")
+        if file_id is None or upload is None or upload.get("content") is None:
+            return False
+        if self._foreign(upload.get("team_id")):
+            return False
+        name = str(upload.get("filename") or "")
+        if name.rsplit(".", 1)[-1].lower() not in _IMAGE_TYPES:
+            return False
+        return conversation in self._visible_shares(file_id)
+
+    def _file_id_of(self, source: dict[str, Any]) -> str | None:
+        if "id" in source:
+            return str(source["id"])
+        url = str(source.get("url") or "")
+        for file_id in self.uploads:
+            obj = self._file_object(file_id)
+            if url in (obj["url_private"], obj["permalink"]):
+                return file_id
+        return None
 
     def _api_api_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "args": {k: v for k, v in args.items() if k != "token"}}
@@ -597,9 +712,15 @@ class FakeSlack(Workspaces):
             return {"ok": False, "error": "users_list_not_supplied"}
         if any(self._foreign_user(u.strip()) for u in users.split(",")):
             return {"ok": False, "error": "user_not_found"}
-        dm = "D" + users.split(",")[0].lstrip("UW")
+        dm = _conversation(users.split(",")[0].strip())
+        already = dm in self._dm_teams
         self._dm_teams[dm] = self._caller().team_id
-        return {"ok": True, "channel": {"id": dm}}
+        return {
+            "ok": True,
+            "no_op": already,
+            "already_open": already,
+            "channel": {"id": dm},
+        }
 
     def _api_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
         info = self.channels.get(str(args.get("channel", "")))
@@ -690,20 +811,99 @@ class FakeSlack(Workspaces):
             files = json.loads(files)
         if not files:
             return {"ok": False, "error": "invalid_arguments"}
-        if self._foreign_channel(str(args.get("channel_id") or "")):
-            return {"ok": False, "error": "channel_not_found"}
-        done = []
+        targets = [str(args["channel_id"])] if args.get("channel_id") else []
+        targets += [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
+        for target in targets:
+            if self._channel_error(target) is not None:
+                return {"ok": False, "error": "channel_not_found"}
+        uploads = []
         for f in files:
             upload = self.uploads.get(f.get("id", ""))
             if upload is None or upload["content"] is None or self._foreign(upload.get("team_id")):
                 return {"ok": False, "error": "file_not_found"}
+            uploads.append((f, upload))
+        bot = self.oauth.workspaces[self._caller().team_id]
+        done = []
+        for f, upload in uploads:
             upload.update(
                 title=f.get("title"),
-                channel=args.get("channel_id"),
+                user=upload.get("user") or bot.bot_user_id,
                 initial_comment=args.get("initial_comment"),
             )
+            if not upload.get("mimetype") and "." in str(upload["filename"]):
+                ext = str(upload["filename"]).rsplit(".", 1)[-1].lower()
+                upload["mimetype"] = _MIMETYPES.get(ext, "application/octet-stream")
             done.append({"id": f["id"], "title": f.get("title") or upload["filename"]})
+        for target in dict.fromkeys(_conversation(t) for t in targets):
+            self._share(target, [f["id"] for f, _ in uploads], args)
         return {"ok": True, "files": done}
+
+    def _share(self, conversation: str, file_ids: list[str], args: dict[str, Any]) -> None:
+        """The file-share message Slack posts in `conversation`, and the files' shares."""
+        ts = self._next_ts()
+        bot = self.oauth.workspaces[self._caller().team_id]
+        visible_at = time.monotonic() + self.share_delay
+        for file_id in file_ids:
+            upload = self.uploads[file_id]
+            upload.setdefault("shares", {})[conversation] = {
+                "ts": ts,
+                "team_id": bot.team_id,
+                "visible_at": visible_at,
+            }
+            upload["channel"] = conversation
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": bot.bot_user_id,
+            "bot_id": bot.bot_id,
+            "text": str(args.get("initial_comment") or ""),
+            "blocks": [],
+            "files": [self._file_object(file_id) for file_id in file_ids],
+            "upload": True,
+            "ts": ts,
+        }
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        self.messages[conversation].append(message)
+
+
+_MIMETYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "csv": "text/csv",
+    "zip": "application/zip",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _conversation(channel: str) -> str:
+    """Where a message or share addressed to `channel` lands: a user id means their DM."""
+    if channel.startswith(("U", "W")):
+        return "D" + channel.lstrip("UW")
+    return channel
+
+
+def _slack_files(blocks: list[Any]) -> list[tuple[str, Any]]:
+    """(JSON pointer, source) of every image block or element that shows a Slack file, and of
+    every image block with neither source."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(node: Any, pointer: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "image" and "slack_file" in node:
+                found.append((f"{pointer}/slack_file", node["slack_file"]))
+            elif node.get("type") == "image" and "image_url" not in node:
+                found.append((f"{pointer}/slack_file", None))
+            for key, value in node.items():
+                if isinstance(value, (dict, list)):
+                    walk(value, f"{pointer}/{key}")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{pointer}/{n}")
+
+    walk(blocks, "/blocks")
+    return found
 
 
 def _limited(wait: float) -> tuple[int, dict[str, str], dict[str, Any]]:

@@ -86,6 +86,7 @@ class SectionRequest:
 
 # Returns the section's blocks, or [] to show nothing.
 HomeSection = Callable[[SectionRequest], Sequence[Block]]
+Planner = Callable[..., int]  # fn(engine, team_ids, *, now, tz) -> rows scheduled or moved
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,10 @@ class Feature:
     outbox_kinds: Sequence[Kind] = ()
     home_sections: Sequence[HomeSection] = ()
     subscribers: Sequence[Subscriber] = ()
+    # Scheduled messages the feature plans on its own, not from a user's action (the January
+    # report post): the scheduler's refresh calls each with (engine, team_ids, now=, tz=) and
+    # it returns how many rows it scheduled or moved.
+    planners: Sequence[Planner] = ()
     # Listeners Bolt should try first: it builds the arguments of every listener it tries,
     # so the requests that come on every keystroke or tab switch go to the front.
     busy: bool = field(default=False)

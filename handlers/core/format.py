@@ -141,6 +141,11 @@ def month_text(day: date) -> str:
     return _date(day, "month")
 
 
+def month_name(day: date) -> str:
+    """«februar» (a month on its own, as in a chart's axis)."""
+    return _date(day, "month_only")
+
+
 def short_date(day: date) -> str:
     """«12.02.2027»: for tables and form hints."""
     return _date(day, "short")
