@@ -276,9 +276,12 @@ class ChartsFailed(RuntimeError):
 
 
 def _start_method() -> str:
-    """fork where there is one (Linux): the child starts at once with the worker's modules
-    already loaded and imports only matplotlib; else spawn (a fresh interpreter)."""
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    """forkserver where there is one (Linux), else spawn. Not a plain fork: a web worker runs
+    threads (gunicorn's gthread, Bolt's listener executor), and a fork copies whatever lock one
+    of them holds at that moment into a child that can never release it. The fork server is
+    a single-threaded process started on first use; each child forked from it imports
+    matplotlib afresh (about a second, within the report's budget)."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _draw(conn: Connection, language: str, report: AnnualReport) -> None:
