@@ -362,6 +362,8 @@ def cold_start(workdir: Path, fake: FakeSlack, *, migrated: bool, runs: int) -> 
             "SLACK_SIGNING_SECRET": secrets.token_hex(16),
             "SLACK_API_URL": fake.api_url,
             "DATABASE_URL": url,
+            # `serve` refuses to start without it (the feed tokens' key).
+            "DKS_SECRET_KEY": secrets.token_hex(32),
         }
         started = time.perf_counter()
         process = subprocess.Popen(
