@@ -9,9 +9,9 @@ image block `alt_text`, read by screen readers).
 
 A web worker draws them in a child process (`render_charts_apart`): matplotlib's import and
 first drawing add about 35 MB to a process for good (its modules, fonts and caches), more
-than the 30 MB a worker may grow by a report. The child is forked (Linux; elsewhere spawned),
-imports matplotlib, draws, sends the PNGs back through a pipe and exits, so the worker's
-memory stays as it was.
+than the 30 MB a worker may grow by a report. The child comes from a fork server (Linux;
+elsewhere it is spawned), imports matplotlib, draws, sends the PNGs back through a pipe and
+exits, so the worker's memory stays as it was.
 """
 
 from __future__ import annotations
