@@ -260,7 +260,7 @@ def test_calendar_fields_are_suggested_only_when_close():
             return [str(e) for e in err.value.errors]  # type: ignore[attr-defined]
 
     typo = "frister:\n  - id: a\n    tittel: x\n    beskrivlese: y\n"
-    assert errors(typo, "nn") == ["Linje 4: Ukjent felt «beskrivlese». Meinte du «beskrivelse»?"]
+    assert errors(typo, "nn") == ["Linje 4: Ukjend felt «beskrivlese». Meinte du «beskrivelse»?"]
     far = "frister:\n  - id: a\n    tittel: x\n    formål: y\n"
     [nb] = errors(far, "nb")
     assert "Mente du" not in nb and nb.startswith("Linje 4: Ukjent felt «formål». Tillatt her:")
@@ -498,7 +498,7 @@ def test_the_import_speaks_the_readers_nynorsk(slack, sqlite_engine):
     modal = _open_import(slack)
     text = visible_text(modal)
     assert modal["title"]["text"] == "Importer" and modal["submit"]["text"] == "Førehandsvis"
-    assert "*Kontaktar og skular*" in text and "Kolonnar boten kjenner: navn, rolle" in text
+    assert "*Kontaktar og skular*" in text and "Kolonnar boten kjenner: `navn`, `rolle`" in text
 
     file = slack.fake.add_file("kontakter.csv", ONE_OF_EACH, user=ADMIN)
     preview = submit(slack, modal, {FILE_BLOCK: [file]})

@@ -275,13 +275,21 @@ class ChartsFailed(RuntimeError):
     """The child process drawing the charts failed or took too long."""
 
 
-def _start_method() -> str:
-    """forkserver where there is one (Linux), else spawn. Not a plain fork: a web worker runs
-    threads (gunicorn's gthread, Bolt's listener executor), and a fork copies whatever lock one
-    of them holds at that moment into a child that can never release it. The fork server is
-    a single-threaded process started on first use; each child forked from it imports
-    matplotlib afresh (about a second, within the report's budget)."""
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+# What the fork server imports once, so each child starts with matplotlib loaded; the server
+# is a process of its own, so this memory is not the worker's.
+_PRELOAD = ["handlers.report.charts", "matplotlib.figure", "matplotlib.backends.backend_agg"]
+
+
+def _context() -> Any:
+    """A fork server where there is one (Linux), else spawn. Not a plain fork: a web worker
+    runs threads (gunicorn's gthread, Bolt's listener executor), and a fork copies whatever
+    lock one of them holds at that moment into a child that can never release it. The fork
+    server is a single-threaded process started on first use."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
 
 
 def _draw(conn: Connection, language: str, report: AnnualReport) -> None:
@@ -305,7 +313,7 @@ def render_charts_apart(report: AnnualReport, *, timeout: float = CHILD_TIMEOUT)
     database, no Slack client): it draws and exits. Raises ChartsFailed."""
     if report.is_empty:
         return []
-    context: Any = multiprocessing.get_context(_start_method())
+    context = _context()
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_draw, args=(sender, current_language(), report), name="dks-report-charts"
