@@ -29,6 +29,7 @@ def features() -> list[Feature]:
     from handlers import (
         admin,
         calendar,
+        changes,
         directory,
         editing,
         feedback,
@@ -45,6 +46,7 @@ def features() -> list[Feature]:
         directory.FEATURE,
         reminders.FEATURE,
         feedback.FEATURE,
+        changes.FEATURE,
         home.FEATURE,
         editing.FEATURE,
         imports.FEATURE,

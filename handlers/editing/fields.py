@@ -297,5 +297,8 @@ class FormState:
         return chosen
 
     def checked(self, block: str, value: str) -> bool:
-        chosen = self.cell(block).get("selected_options") or []
+        chosen = self.cell(block).get("selected_options")
+        # Slack sends a list; a forged body may send anything.
+        if not isinstance(chosen, list):
+            return False
         return any(isinstance(o, dict) and o.get("value") == value for o in chosen)
