@@ -34,6 +34,7 @@ def features() -> list[Feature]:
     from handlers import (
         admin,
         calendar,
+        changes,
         directory,
         editing,
         feedback,
@@ -52,6 +53,7 @@ def features() -> list[Feature]:
         reminders.FEATURE,
         feedback.FEATURE,
         report.FEATURE,
+        changes.FEATURE,
         home.FEATURE,
         editing.FEATURE,
         imports.FEATURE,

@@ -137,6 +137,16 @@ TABLE_DESCRIPTIONS: Mapping[str, str] = {
     "feedbackanswer": N_(
         "Tilbakemeldinger etter forestillinger. Anonyme svar har ingen bruker-ID."
     ),
+    "change_round": N_(
+        "Runder med endringsønsker til turnéplanen: fristen, og hvem som åpnet runden og når."
+    ),
+    "change_answer": N_(
+        "Skolenes svar i hver runde (endringer eller «alt ser bra ut»), av hvem og når."
+    ),
+    "change_request": N_(
+        "Endringsønsker til turnéplanen: forestilling, grunn, ønsket tid, kontaktperson, "
+        "kommentar, status, og hvem som meldte og behandlet dem."
+    ),
     "outbox_message": N_(
         "Meldinger boten har sendt eller skal sende: påminnelser, spørsmål om tilbakemelding."
     ),

@@ -79,6 +79,11 @@ PERSON_COLUMNS: tuple[PersonColumn, ...] = (
     PersonColumn("outbox_message", "target", Erase.DELETE, "a direct message to them"),
     PersonColumn("slack_installations", "user_id", Erase.MARK, "who installed the app"),
     PersonColumn("user_language", "user_id", Erase.DELETE, "the language they chose"),
+    PersonColumn("change_round", "opened_by", Erase.MARK, "a change-request round they opened"),
+    PersonColumn("change_answer", "answered_by", Erase.MARK, "a school's answer they gave"),
+    PersonColumn("change_request", "filed_by", Erase.MARK, "a change request they filed"),
+    PersonColumn("change_request", "updated_by", Erase.MARK, "a change request they edited"),
+    PersonColumn("change_request", "status_by", Erase.MARK, "a change request they decided on"),
 )
 # Columns whose name looks like a person's but which hold none.
 NOT_PERSONAL: dict[tuple[str, str], str] = {

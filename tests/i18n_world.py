@@ -16,6 +16,9 @@ signed HTTP endpoint; warms every cache in bokmål; then switches the workspace 
   each other (`response_action: errors`), and the delete confirmations;
 - the scheduler over two weeks: reminders (on time, late, caught up, snoozed, done, moved,
   cancelled), the alert DM when the channel refuses them, feedback prompts and follow-ups;
+- a round of tour-plan change requests (`changes_flows`): started, the kulturkontakter's DMs,
+  the request form, editing and withdrawing, the coordinator's Home section, statuses and
+  file, and the follow-up the scheduler sends a school that stays silent;
 - imports (contacts and calendar, good and bad files), the feedback export (CSV and Excel:
   their header rows), the calendar file and the feed (their words);
 - `/dks språk` when it exists.
@@ -346,6 +349,10 @@ SEEDED_TEXTS = (
     "Nettverksmøte",
     "Fylt ut av koordinatoren",
     "fylt.ut@example.no",
+    # Typed into the change request forms (tour-plan change requests, issue #17).
+    "Tone Togrenda",
+    "Kari Kulturkontakt, 900 00 000",
+    "Åttende trinn er på leirskole den uka.",
     # What the world searches for (echoed in headings: «Frister som passer «Søknad»»).
     "Søknad",
     "Ola",
@@ -946,6 +953,7 @@ def drive(world: World) -> None:
     # Noon: rows saved now whose reminders were due at nine are caught up.
     world.clock.now = START + timedelta(hours=3)
     submit_every_modal(world)
+    changes_flows(world)
     scheduler_fortnight(world)
     feedback_flows(world)
     imports(world)
@@ -1076,6 +1084,7 @@ def commands(world: World) -> None:
         ],
         "kalender": ["", "ny"],
         "hjelp": [""],
+        "endringer": ["", "start", NONSENSE[0]],
     }
     vocabulary = subcommand_words()
     for sub in _subcommands():
@@ -1109,6 +1118,8 @@ def commands(world: World) -> None:
         "ny frist",
         "kalender",
         "tilbakemelding oppsummering",
+        "endringer",
+        "endringer start",
     ):
         world.command(text, user=MEMBER)
 
@@ -1369,7 +1380,8 @@ def contradicting(view: dict[str, Any]) -> dict[str, Any] | None:
 
 def submit_every_modal(world: World) -> None:
     """Each modal drawn (one of each kind), submitted with bad values first, then as filled
-    in. Delete confirmations wait for `deletions`; the feedback form for `feedback_flows`."""
+    in. Delete confirmations wait for `deletions`; the feedback form for `feedback_flows`; the
+    change-request forms for `changes_flows`."""
     done: set[str] = set()
     for view in list(world.modals):
         callback_id = str(view.get("callback_id") or "")
@@ -1379,6 +1391,8 @@ def submit_every_modal(world: World) -> None:
         key = f"{callback_id} {meta}"
         if key in done or callback_id in ("dks_delete_item", "feedback_modal"):
             continue
+        if callback_id.startswith("changes_"):
+            continue  # `changes_flows` submits these, the round open with its own date
         if callback_id.startswith("dks_import"):
             continue  # `imports` gives these real files
         done.add(key)
@@ -1492,6 +1506,209 @@ def feedback_flows(world: World) -> None:
         user=KONTAKT,
     )
     world.clock.now = moment
+
+
+# The second kulturkontakt on Slack (Togrenda skole): the one who never answers a round of
+# change requests, so the scheduler sends the follow-up.
+KK2 = "U0KK2"
+CHANGE_COMMENT = "Åttende trinn er på leirskole den uka."
+CHANGE_CONTACT = "Kari Kulturkontakt, 900 00 000"
+
+
+def _latest_modal(world: World, callback_id: str) -> dict[str, Any] | None:
+    return next((v for v in reversed(world.modals) if v.get("callback_id") == callback_id), None)
+
+
+def _option_of(view: dict[str, Any], block_id: str, index: int = 0) -> dict[str, Any] | None:
+    for block in _input_blocks(view):
+        if block["block_id"] == block_id:
+            options = block["element"].get("options") or []
+            return options[index] if len(options) > index else None
+    return None
+
+
+def click_changes(
+    world: World,
+    *,
+    user: str,
+    where: Any,
+    only: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+) -> None:
+    """Every change-request element (`changes_…`) on the surfaces `where` picks, each value
+    once (every request's status menu: the kulturkontakt's DM is told), as `user`."""
+    clicked: set[tuple[str, str]] = set()
+    for surface in [s for s in list(world.surfaces) if where(s)]:
+        for block in surface.data.get("blocks") or []:
+            if not _clickable(block):
+                continue
+            for element in _elements(block):
+                action_id = str(element.get("action_id") or "")
+                if not action_id.startswith("changes_") or action_id in skip:
+                    continue
+                if only and action_id not in only:
+                    continue
+                for action in _actions(element):
+                    value = action.get("value") or (action.get("selected_option") or {}).get(
+                        "value"
+                    )
+                    key = (action_id, str(value))
+                    if key in clicked:
+                        continue
+                    clicked.add(key)
+                    world.click(
+                        surface, element, action, str(block.get("block_id") or ""), user=user
+                    )
+
+
+def _dm_surfaces(user: str) -> Any:
+    channel = "D" + user[1:]
+    return lambda s: s.kind == "message" and s.channel == channel
+
+
+def changes_flows(world: World) -> None:
+    """A round of change requests (issue #17): the coordinator starts it (a date that has
+    passed, then a good one, then again while it is open); the kulturkontakter's DMs and their
+    buttons; the request form empty, garbled, contradicting and good; editing, withdrawing,
+    «Alt ser bra ut» with requests standing; a member refused; the coordinator filing for a
+    school without a kulturkontakt; the Home section's status menus, the whole round and the
+    file for the county. Togrenda skole's kulturkontakt stays silent: the scheduler's
+    fortnight sends the follow-up."""
+    from storage.models import Contact, School
+
+    world.fake.add_user(KK2, "Tone Togrenda")
+    with session_scope(world.engine, write=True) as session:
+        school = session.exec(
+            select(School).where(col(School.team_id) == TEAM, col(School.name) == "Togrenda skole")
+        ).first()
+        if school is not None:
+            session.add(
+                Contact(
+                    team_id=TEAM,
+                    name="Tone Togrenda",
+                    role="Kulturkontakt",
+                    slack_user_id=KK2,
+                    school_id=school.id,
+                    search_key="tone togrenda kulturkontakt",
+                )
+            )
+    world.command("endringer start")
+    form = _latest_modal(world, "changes_open_round")
+    if form is None:
+        world.problems.append("the form that starts a round of change requests never opened")
+        return
+    world.submit(form, as_filled(form, {"closing_date": "2026-11-01"}), "a closing date passed")
+    # Closing Thursday 3 December: the follow-up five working days before is Thursday 26
+    # November at 09:00, which the scheduler's fortnight reaches before anyone clicks Togrenda's
+    # buttons (`click_posted`).
+    world.submit(form, as_filled(form, {"closing_date": "2026-12-03"}), "good")
+    world.submit(form, as_filled(form, {"closing_date": "2026-12-09"}), "while a round is open")
+    world.command("endringer")
+    world.command("endringer", user=KONTAKT)
+    world.command("endringer", user=MEMBER)
+
+    # The kulturkontakt's DM: the tour plan, «Alt ser bra ut», then «Meld endring».
+    click_changes(world, user=KONTAKT, where=_dm_surfaces(KONTAKT), only=("changes_plan",))
+    click_changes(world, user=KONTAKT, where=_dm_surfaces(KONTAKT), only=("changes_no_changes",))
+    click_changes(world, user=KONTAKT, where=_dm_surfaces(KONTAKT), only=("changes_report",))
+    # Someone else clicks the kulturkontakt's button: refused.
+    click_changes(world, user=MEMBER, where=_dm_surfaces(KONTAKT), only=("changes_report",))
+    request_form = _latest_modal(world, "changes_request")
+    if request_form is None:
+        world.problems.append("the change request form never opened")
+        return
+    performance = _option_of(request_form, "performance")
+    world.submit(request_form, emptied(request_form), "empty", user=KONTAKT)
+    world.submit(request_form, garbled(request_form), "bad values", user=KONTAKT)
+    world.submit(
+        request_form,
+        as_filled(
+            request_form,
+            {
+                "performance": performance,
+                "reason": _option_of(request_form, "reason", 5),
+                "wished_date": "2027-03-02",
+                "wished_time": "10:00",
+                "wished_week": "3",
+            },
+        ),
+        "contradicting: date and week, «annet» without a comment",
+        user=KONTAKT,
+    )
+    good = {
+        "performance": performance,
+        "reason": _option_of(request_form, "reason", 2),
+        "wished_date": "2027-03-02",
+        "wished_time": "10:00",
+        "contact_person": CHANGE_CONTACT,
+        "comment": CHANGE_COMMENT,
+    }
+    world.submit(request_form, as_filled(request_form, good), "as a member", user=MEMBER)
+    world.submit(request_form, as_filled(request_form, good), "good", user=KONTAKT)
+    world.submit(request_form, as_filled(request_form, good), "the same again", user=KONTAKT)
+    # «Alt ser bra ut» with a request standing; the list: edit, withdraw, and one more.
+    click_changes(world, user=KONTAKT, where=_dm_surfaces(KONTAKT), only=("changes_no_changes",))
+    lists = lambda s: s.kind == "view" and s.data.get("callback_id") == "changes_list_view"  # noqa: E731
+    click_changes(world, user=KONTAKT, where=lists, only=("changes_edit",))
+    editing = _latest_modal(world, "changes_request")
+    if editing is not None and editing is not request_form:
+        world.submit(
+            editing,
+            as_filled(editing, {"wished_date": None, "wished_time": None, "wished_week": "10"}),
+            "a week instead",
+            user=KONTAKT,
+        )
+    click_changes(world, user=KONTAKT, where=lists, only=("changes_withdraw",))
+    click_changes(world, user=KONTAKT, where=lists, only=("changes_report",))
+    again = _latest_modal(world, "changes_request")
+    if again is not None:
+        world.submit(again, as_filled(again, good), "filed again", user=KONTAKT)
+    world.command("endringer", user=KONTAKT)
+
+    # The coordinator files for a school without a kulturkontakt: «Hvilken skole?» first.
+    coordinator_replies = lambda s: (  # noqa: E731
+        s.kind == "message"
+        and s.reader == ADMIN
+        and s.ephemeral
+        and "changes_report" in json.dumps(s.data)
+    )
+    click_changes(world, user=ADMIN, where=coordinator_replies, only=("changes_report",))
+    pick = _latest_modal(world, "changes_pick_school")
+    if pick is not None:
+        world.submit(pick, emptied(pick), "empty")
+        world.submit(pick, garbled(pick), "bad values")
+        rustad = next(
+            (
+                o
+                for b in _input_blocks(pick)
+                for o in b["element"].get("options") or []
+                if o["text"]["text"].startswith("Rustad skole")
+            ),
+            None,
+        )
+        world.submit(
+            pick, as_filled(pick, {"school": rustad}), "a kulturkontakt's pick", user=KONTAKT
+        )
+        world.submit(pick, as_filled(pick, {"school": rustad}), "Rustad skole")
+        for_rustad = _latest_modal(world, "changes_request")
+        if for_rustad is not None and for_rustad is not again:
+            filled_in = {
+                "performance": _option_of(for_rustad, "performance"),
+                "reason": _option_of(for_rustad, "reason", 4),
+            }
+            world.submit(for_rustad, as_filled(for_rustad, filled_in), "for Rustad skole")
+
+    # The coordinator's Home: status menus (and a member's refused), the whole round, the file.
+    world.open_home(ADMIN)
+    home = lambda s: s.kind == "view" and s.data.get("type") == "home" and s.reader == ADMIN  # noqa: E731
+    latest_home = next((s for s in reversed(world.surfaces) if home(s)), None)
+    mine = lambda s: s is latest_home  # noqa: E731
+    click_changes(world, user=MEMBER, where=mine, only=("changes_status", "changes_round"))
+    click_changes(world, user=ADMIN, where=mine, skip=("changes_start",))
+    rounds = lambda s: s.kind == "view" and s.data.get("callback_id") == "changes_round_view"  # noqa: E731
+    click_changes(world, user=ADMIN, where=rounds)
+    world.open_home(ADMIN)
+    world.command("endringer")
 
 
 def scheduler_fortnight(world: World) -> None:

@@ -41,6 +41,9 @@ from storage.feedback import respondent_key
 from storage.ics import ensure_feed
 from storage.installations import SealedInstallationStore, token_cipher
 from storage.models import (
+    ChangeAnswer,
+    ChangeRequest,
+    ChangeRound,
     Contact,
     FeedbackAnswer,
     PendingImport,
@@ -50,6 +53,7 @@ from storage.models import (
 from storage.outbox import open_alert, schedule_message
 from storage.personal_data import ERASED, unreviewed_columns
 from storage.reminders import mark_done, set_reminder_channel
+from storage.tourplan import as_utc
 from storage.workspaces import (
     add_coordinator,
     get_or_create_workspace,
@@ -177,6 +181,47 @@ def fill(engine: Engine, team_id: str) -> dict[str, Any]:
                 kind="kontakter",
                 content=f"navn;epost\nOla Nordmann;{NO_SLACK_EMAIL}\n",
                 created_at=NOW,
+            )
+        )
+        # A change-request round (storage.changes): PERSON filed a request, OTHER decided.
+        change_round = ChangeRound(
+            team_id=team_id,
+            closing_date=date(2026, 12, 10),
+            deadline_id=deadline,
+            opened_by=OTHER,
+            opened_at=NOW,
+        )
+        session.add(change_round)
+        session.flush()
+        assert change_round.id is not None
+        session.add(
+            ChangeAnswer(
+                team_id=team_id,
+                round_id=change_round.id,
+                school_id=first.school_id,
+                answer="changes",
+                answered_by=PERSON,
+                answered_at=NOW,
+            )
+        )
+        session.add(
+            ChangeRequest(
+                team_id=team_id,
+                round_id=change_round.id,
+                school_id=first.school_id,
+                performance_id=first.id,
+                external_key=first.external_key,
+                production_title="Forestilling",
+                starts_at=as_utc(first.starts_at),
+                reason="day_off",
+                wished_date=date(2026, 12, 3),
+                contact_person="Per Person",
+                comment="Elevfri dag",
+                status="sent",
+                filed_by=PERSON,
+                filed_at=NOW,
+                status_by=OTHER,
+                status_at=NOW,
             )
         )
         answers = {

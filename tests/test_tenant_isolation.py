@@ -29,6 +29,8 @@ from sqlmodel import col, select
 from bot.scheduler import build_scheduler
 from bot.shell.fakeslack import FakeSlack
 from bot.shell.signing import button_action
+from handlers.changes import forms as change_forms
+from handlers.changes.views import ROUND_ACTION
 from handlers.core.access import NOT_COORDINATOR
 from handlers.feedback.forms import FEEDBACK_CALLBACK_ID, PERFORMANCE_BLOCK
 from handlers.imports.forms import IMPORT_CALLBACK
@@ -87,6 +89,7 @@ TEXT_COLUMNS = {
         "comment_practical",
     ),
     "pending_import": ("filename",),
+    "change_request": ("production_title", "contact_person", "comment"),
 }
 # What B types into searches and type-aheads: the start of A's names.
 SEARCHED = {
@@ -310,7 +313,73 @@ def harvest(county: County, listeners: list[Listener]) -> Person:
     posted = [s for s in posted if county.fake.team_of(s.channel) == A]  # B's went to B
     a.surfaces += posted
     a.crawl(posted, 3, pressed)
+    change_round(a, pressed)
     return a
+
+
+def _view(a: Person, callback_id: str) -> dict[str, Any] | None:
+    return next(
+        (
+            s.view
+            for s in reversed(a.surfaces)
+            if s.view and s.view.get("callback_id") == callback_id
+        ),
+        None,
+    )
+
+
+def change_round(a: Person, pressed: set[tuple[str, ...]]) -> None:
+    """A round of change requests (issue #17): A's coordinator starts it (the kulturkontakt's
+    DM is among what it shows), files a request for a school, and decides on the Home tab."""
+    a.command("endringer start")
+    opening = _view(a, change_forms.OPEN_CALLBACK)
+    assert opening is not None, "A's Slack offered no form to start a round"
+    state = shown_state(opening)
+    assert state is not None
+    state[change_forms.CLOSING_BLOCK][change_forms.VALUE_ACTION]["selected_date"] = (
+        DUE + timedelta(days=10)
+    ).isoformat()
+    a.crawl(a.interact(submission(opening, state, team=A, user=A_ADMIN)), 1, pressed)
+    a.crawl(a.command("endringer"), 2, pressed)  # «Meld endring»: which school, then the form
+    pick = _view(a, change_forms.PICK_CALLBACK)
+    if pick is not None:
+        state = shown_state(pick)
+        assert state is not None
+        menu = next(b for b in pick["blocks"] if b.get("block_id") == change_forms.SCHOOL_BLOCK)[
+            "element"
+        ]
+        state[change_forms.SCHOOL_BLOCK][change_forms.VALUE_ACTION]["selected_option"] = menu[
+            "options"
+        ][0]
+        a.interact(submission(pick, state, team=A, user=A_ADMIN))
+    form = _view(a, change_forms.REQUEST_CALLBACK)
+    assert form is not None, "A's Slack offered no change request form"
+    state = shown_state(form)
+    assert state is not None
+    for block in form["blocks"]:
+        if block.get("block_id") in (change_forms.PERFORMANCE_BLOCK, change_forms.REASON_BLOCK):
+            options = block["element"]["options"]
+            state[block["block_id"]][change_forms.VALUE_ACTION]["selected_option"] = options[0]
+    state[change_forms.COMMENT_BLOCK][change_forms.VALUE_ACTION]["value"] = (
+        "Agder: elevene er på hemmelig leirskole"
+    )
+    filed = a.interact(submission(form, state, team=A, user=A_ADMIN))
+    # The Home tab first (status menus, the whole round, the file), then the school's list,
+    # whose «Trekk tilbake» takes the request away.
+    home = a.event(
+        {"type": "app_home_opened", "user": A_ADMIN, "channel": "D0AHOME", "tab": "home"}
+    )
+    a.crawl(home, 2, pressed)
+    # «Se hele runden» again, now with a request in it (it was pressed when there was none).
+    for surface in home:
+        for block_id, element, _input in list(elements(surface)):
+            if element.get("action_id") == ROUND_ACTION:
+                url = a.fake.response_url()
+                shown = a.interact(
+                    press(surface, button_action(element), block_id, team=A, user=A_ADMIN, url=url)
+                )
+                a.crawl(shown, 1, pressed)
+    a.crawl(filed, 2, pressed)
 
 
 def _preselected(view: dict[str, Any]) -> bool:
@@ -397,6 +466,11 @@ def text_markers(db: Database) -> list[str]:
     b_text = db.all_text(B)
     # A text the bot's own copy also holds (a placeholder's example) tells nothing.
     copy = "\n".join(p.read_text(encoding="utf-8") for p in HANDLERS.rglob("*.py"))
+    # …and the catalogs' translations: a deadline a round created is titled in the catalog's
+    # words (B's round gets the same title).
+    copy += "\n".join(
+        p.read_text(encoding="utf-8") for p in (HANDLERS / "core" / "locale").rglob("*.po")
+    )
     markers = sorted(
         t for t in db.texts(A, TEXT_COLUMNS) if len(t) >= 5 and t not in b_text and t not in copy
     )

@@ -1,4 +1,5 @@
-"""`dks-bot export kalender|tilbakemeldinger`: files for Outlook, Google Calendar and reports.
+"""`dks-bot export kalender|tilbakemeldinger|endringer`: files for Outlook, Google Calendar,
+reports and the county.
 
 The files (column names, the calendar's words) and what the command says about them are in
 the workspace's language (`team_session` speaks it).
@@ -79,6 +80,61 @@ def export_feedback_cmd(
         content = render(fmt, rows, gettext)
         written = ngettext(
             "Skrev %(n)d svar til %(file)s.", "Skrev %(n)d svar til %(file)s.", len(rows)
+        ) % {"n": len(rows), "file": ut}
+    _write(content, ut, written)
+
+
+@app.command("endringer")
+def export_changes_cmd(
+    format: Annotated[
+        str | None, typer.Option("--format", help="csv or xlsx (default: from --ut, else csv)")
+    ] = None,
+    runde: Annotated[
+        int | None, typer.Option("--runde", help="The round's number (default: the newest).")
+    ] = None,
+    trukket: Annotated[bool, typer.Option("--trukket", help="Include withdrawn requests.")] = False,
+    ut: OutOption = None,
+    team: TeamOption = None,
+) -> None:
+    """Export a round's tour-plan change requests for the county: one row per request."""
+    from storage.changes import current_round, get_round
+    from storage.changes_export import FORMATS, export_rows, render
+
+    settings = load_settings()
+    guessed = ut.suffix.lstrip(".").lower() if ut is not None else ""
+    fmt = (format or (guessed if guessed in FORMATS else "csv")).strip().lower()
+    if fmt not in FORMATS:
+        fail(_("--format må være csv eller xlsx (fikk «%(value)s»).") % {"value": format})
+    if ut is None and fmt == "xlsx" and sys.stdout.isatty():
+        fail(_("en xlsx-fil kan ikke vises i terminalen; bruk --ut FIL."))
+    with team_session(settings, team) as (session, team_id):
+        if runde is not None:
+            round_ = get_round(session=session, team_id=team_id, round_id=runde)
+            if round_ is None:
+                fail(_("Fant ingen runde med endringsønsker med nummer %(n)d.") % {"n": runde})
+        else:
+            round_ = current_round(session=session, team_id=team_id)
+            if round_ is None:
+                fail(
+                    _(
+                        "Ingen runde med endringsønsker er åpnet ennå. En koordinator åpner "
+                        "en med /dks endringer start."
+                    )
+                )
+        assert round_.id is not None
+        rows = export_rows(
+            session=session,
+            team_id=team_id,
+            round_id=round_.id,
+            tz=settings.timezone,
+            include_withdrawn=trukket,
+        )
+        # Column names and words in the workspace's language, the one in force here.
+        content = render(fmt, rows, gettext)
+        written = ngettext(
+            "Skrev %(n)d endringsønske til %(file)s.",
+            "Skrev %(n)d endringsønsker til %(file)s.",
+            len(rows),
         ) % {"n": len(rows), "file": ut}
     _write(content, ut, written)
 

@@ -17,8 +17,11 @@ from bot.settings import Settings
 from handlers.core.i18n import _, current_language, ngettext, use_language
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from sqlmodel import Session
 
+    from storage.changes import Resolution
     from storage.importers.calendar import ImportValidationError
     from storage.importers.contacts import ContactImportError
     from storage.importers.tourplan import TourplanImportError
@@ -135,6 +138,7 @@ def import_tourplan_cmd(
             tz=settings.timezone,
             now=datetime.now(UTC),
             grace=timedelta(hours=settings.reminder_grace_hours),
+            source=file.name,
         )
 
     team_id, result, language = _import_file(
@@ -142,6 +146,7 @@ def import_tourplan_cmd(
     )
     with use_language(language):
         typer.echo(_("Importert til %(team)s: %(summary)s") % {"team": team_id, "summary": result})
+        _echo_resolution(result.resolution, load_settings().timezone)
         stranded = result.prompts.without_target
         if stranded:
             typer.echo(
@@ -199,6 +204,26 @@ def import_contacts_cmd(
         else:
             done = _("Importert til %(team)s: %(summary)s")
         typer.echo(done % {"team": team_id, "summary": result.summary()})
+
+
+def _echo_resolution(resolution: Resolution, tz: ZoneInfo) -> None:
+    """The change requests the new tour plan resolved (their kulturkontakter are told through
+    the outbox), and those left for a coordinator to match."""
+    from handlers.imports.importing import resolution_lines
+
+    if not resolution:
+        return
+    resolved = len(resolution.resolved)
+    typer.echo(
+        ngettext(
+            "Endringsønsker: %(n)d løst av den nye turnéplanen, %(open)d ikke løst.",
+            "Endringsønsker: %(n)d løst av den nye turnéplanen, %(open)d ikke løst.",
+            resolved,
+        )
+        % {"n": resolved, "open": len(resolution.unresolved)}
+    )
+    for line in resolution_lines(resolution, tz):
+        typer.echo(f"  {line}")
 
 
 def _capitalized(text: str) -> str:

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from handlers.core.i18n import _, ngettext
+from storage.changes import Resolution, resolve_after_import
 from storage.feedback import PromptSync, sync_prompts
 from storage.folding import fold
 from storage.importers.calendar import close_name
@@ -54,6 +55,7 @@ __all__ = [
     "TourplanRow",
     "import_tourplan",
     "load_tourplan",
+    "looks_like_tourplan",
     "parse_tourplan",
 ]
 
@@ -165,7 +167,12 @@ class TourplanResult:
     schools_created: int = 0
     # Performances whose time, school or status changed (or are new): their prompts are redone.
     changed_performance_ids: list[int] = field(default_factory=list)
+    # Of those, the ones this import created (a performance back under a new forestilling_id
+    # is among them: storage.changes lists it as a candidate, never matches it).
+    created_performance_ids: list[int] = field(default_factory=list)
     prompts: PromptSync = field(default_factory=PromptSync)
+    # Change requests this import resolved, and those it could not (storage.changes).
+    resolution: Resolution = field(default_factory=Resolution)
 
     @property
     def changed(self) -> bool:
@@ -331,6 +338,19 @@ class _Row:
             )
             return None
         return value
+
+
+def looks_like_tourplan(text: str) -> bool:
+    """Whether a CSV's first line names the tour plan's own columns (a contacts file has
+    none of «forestilling_id», «produksjon», «kunstuttrykk», «dato», «start», «slutt»)."""
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    try:
+        header = next(csv.reader([first_line], delimiter=_delimiter(first_line)))
+    except (StopIteration, csv.Error):
+        return False
+    names = {_BY_SPELLING.get(fold(name)) for name in header}
+    own = {"forestilling_id", "produksjon", "kunstuttrykk", "dato", "start", "slutt"}
+    return len(names & own) >= 4
 
 
 def parse_tourplan(raw: bytes) -> TourplanData:
@@ -688,8 +708,12 @@ def import_tourplan(
     tz: ZoneInfo,
     now: datetime,
     grace: timedelta = timedelta(hours=12),
+    source: str = "",
+    user_id: str | None = None,
 ) -> TourplanResult:
-    """Upsert the file's productions and performances; nothing else in the workspace changes.
+    """Upsert the file's productions and performances, then settle the change requests the
+    new plan answers (storage.changes.resolve_after_import, in this transaction; `source` is
+    the file's name, `user_id` who imports); nothing else in the workspace changes.
 
     Performances missing from the file are left alone: a spring plan does not delete autumn.
     Raises TourplanImportError (before anything is kept: the caller's transaction rolls back)
@@ -743,6 +767,7 @@ def import_tourplan(
         for p in session.exec(select(Performance).where(col(Performance.team_id) == team_id))
     }
     touched: list[Performance] = []
+    created: list[Performance] = []
     for row in data.rows:
         production = productions[fold(row.title)]
         school_id = school_ids[row.line]
@@ -770,6 +795,7 @@ def import_tourplan(
             )
             session.add(performance)
             touched.append(performance)
+            created.append(performance)
             result.performances_created += 1
             continue
         current = {
@@ -788,6 +814,7 @@ def import_tourplan(
         result.performances_updated += 1
     session.flush()
     result.changed_performance_ids = [p.id for p in touched if p.id is not None]
+    result.created_performance_ids = [p.id for p in created if p.id is not None]
     if result.changed:
         bump_tourplan_version(session=session, team_id=team_id, now=now)
     # New and changed performances get their prompt and follow-ups (or lose them if cancelled).
@@ -798,5 +825,16 @@ def import_tourplan(
         tz=tz,
         now=now,
         grace=grace,
+    )
+    result.resolution = resolve_after_import(
+        session=session,
+        team_id=team_id,
+        file_keys={row.external_key for row in data.rows},
+        created_ids=result.created_performance_ids,
+        file_school_ids=set(school_ids.values()),
+        source=source,
+        user_id=user_id,
+        now=now,
+        tz=tz,
     )
     return result

@@ -5,6 +5,7 @@
 - workspace: a workspace's settings, coordinators, calendar feed, imports and audit trail
 - outbox: scheduled messages (reminders, feedback prompts) and the alerts about them
 - feedback: the tour plan (productions, performances) and evaluation answers
+- changes: change-request rounds on the tour plan, schools' answers and their requests
 - requests: the replay guard's keys (requests already acted on)
 - base: the clock and the UTC instant column type they share
 
@@ -22,6 +23,15 @@ from storage.models.calendar import (
     Meeting,
     MeetingBase,
     MeetingForm,
+)
+from storage.models.changes import (
+    OPEN_STATUSES,
+    AnswerKind,
+    ChangeAnswer,
+    ChangeReason,
+    ChangeRequest,
+    ChangeRound,
+    ChangeStatus,
 )
 from storage.models.directory import (
     KULTURKONTAKT_INDEX,
@@ -55,10 +65,17 @@ from storage.models.workspace import (
 
 __all__ = [
     "KULTURKONTAKT_INDEX",
+    "OPEN_STATUSES",
+    "AnswerKind",
     "ArtForm",
     "AuditEntry",
     "CalendarFeed",
     "CalendarItemBase",
+    "ChangeAnswer",
+    "ChangeReason",
+    "ChangeRequest",
+    "ChangeRound",
+    "ChangeStatus",
     "Contact",
     "ContactBase",
     "Coordinator",
