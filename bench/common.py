@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from dateutil.relativedelta import relativedelta
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy import Engine, insert, select
@@ -437,7 +438,8 @@ def populate_national(
             row[start_field] = None
         elif roll < 0.05:
             row["rrule"] = "FREQ=YEARLY"
-            row[start_field] = first.replace(year=first.year - rng.randrange(1, 5))
+            # relativedelta: 29 February goes back to the 28th, not an error.
+            row[start_field] = first - relativedelta(years=rng.randrange(1, 5))
             row["confirmed_until"] = row[start_field]
         elif roll < 0.07:
             until = today + timedelta(days=rng.randrange(-60, 400))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -58,13 +59,35 @@ class _DropTokenWarning(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-class _ContextExecutor(ThreadPoolExecutor):
+class ContextExecutor(ThreadPoolExecutor):
     """Bolt's listener executor, running each task in a copy of the submitter's context: a
     lazy listener's writes claim the replay key of the request that started it
-    (storage.replay)."""
+    (storage.replay).
+
+    `wait_idle` lets the local shell show what a click did only once its lazy listeners are
+    done, as a person in Slack sees it settle."""
+
+    def __init__(self, max_workers: int = 5) -> None:
+        super().__init__(max_workers=max_workers)
+        self._running = 0
+        self._idle = threading.Condition()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        with self._idle:
+            self._running += 1
+        future = super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future[Any]) -> None:
+        with self._idle:
+            self._running -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no listener is running (a lazy one may start another); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout=timeout)
 
 
 class _OncePerEvent(Middleware):
@@ -153,6 +176,7 @@ def create_app(
     client: WebClient | None = None,
     services: Services | None = None,
     token_verification_enabled: bool = True,
+    listener_executor: ContextExecutor | None = None,
 ) -> App:
     """Build a Bolt App with every feature registered and its services injected.
 
@@ -186,7 +210,7 @@ def create_app(
         process_before_response=True,
         token_verification_enabled=token_verification_enabled and bool(settings.slack_bot_token),
         logger=logger,
-        listener_executor=_ContextExecutor(max_workers=5),
+        listener_executor=listener_executor or ContextExecutor(max_workers=5),
         **options,
     )
     # Bolt logs the whole body of a request that fails its signature check, at INFO; the

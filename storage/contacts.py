@@ -1,16 +1,18 @@
-"""Contact search: case- and accent-insensitive over name, role, school, municipality."""
+"""Contact search: each word of a search starts a word of a contact's name, role,
+organisation, purpose, e-mail, phone, school or municipality, in any case and with or
+without Norwegian letters (storage.folding); hits on the letters as typed come first."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, case
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from storage.folding import like_pattern, search_key
+from storage.folding import SearchWord, exact_like, search_words, word_key, word_like
 from storage.models import Contact, Municipality, School
 
 # Up to this many matches are read by id; for broader searches (and well before the limits on
@@ -57,18 +59,34 @@ class ContactHit:
     municipality: str | None
 
 
+# What a contact is found by besides its school and municipality, as an import reads it.
+KEYED_FIELDS = ("name", "role", "organisation", "email", "phone", "purpose")
+_KEY_LIMIT: int = Contact.__table__.c["search_key"].type.length  # type: ignore[attr-defined]
+
+
+def contact_key(
+    fields: Mapping[str, str | None], *, school: str | None, municipality: str | None
+) -> str:
+    """The search key of a contact's `fields` (KEYED_FIELDS). A key too long for its column
+    loses its last words: the purpose, the longest and least searched, goes last."""
+    return word_key(
+        fields.get("name"),
+        fields.get("role"),
+        fields.get("organisation"),
+        school,
+        municipality,
+        fields.get("phone"),
+        fields.get("email"),
+        fields.get("purpose"),
+        limit=_KEY_LIMIT,
+    )
+
+
 def contact_search_key(
     contact: Contact, *, school: str | None = None, municipality: str | None = None
 ) -> str:
-    return search_key(
-        contact.name,
-        contact.role,
-        contact.organisation,
-        contact.purpose,
-        contact.email,
-        school,
-        municipality,
-    )
+    fields = {name: getattr(contact, name) for name in KEYED_FIELDS}
+    return contact_key(fields, school=school, municipality=municipality)
 
 
 def save_contact(*, session: Session, contact: Contact) -> Contact:
@@ -86,7 +104,7 @@ def save_contact(*, session: Session, contact: Contact) -> Contact:
     return contact
 
 
-def _hits(matched: ColumnElement[bool], limit: int, *extra: Any) -> Any:
+def _hits(matched: ColumnElement[bool], first: list[Any], limit: int, *extra: Any) -> Any:
     school_muni = aliased(Municipality)
     return (
         select(Contact, School.name, func.coalesce(Municipality.name, school_muni.name), *extra)
@@ -94,18 +112,39 @@ def _hits(matched: ColumnElement[bool], limit: int, *extra: Any) -> Any:
         .outerjoin(Municipality, col(Municipality.id) == col(Contact.municipality_id))
         .outerjoin(school_muni, col(school_muni.id) == col(School.municipality_id))
         .where(matched)
-        .order_by(col(Contact.historical), col(Contact.name), col(Contact.organisation))
+        .order_by(
+            *first,
+            col(Contact.historical),
+            col(Contact.name),
+            col(Contact.organisation),
+            col(Contact.id),
+        )
         .limit(limit)
     )
+
+
+def _as_typed_first(words: Sequence[SearchWord]) -> list[Any]:
+    """The first sort key: 0 for a contact with every word as typed (Ås for «ås»), 1 for one
+    found by folding alone (Asker)."""
+    if not words:
+        return []
+    key = col(Contact.search_key)
+    exact = and_(*(key.like(exact_like(w), escape="\\") for w in words))
+    return [case((exact, 0), else_=1)]
 
 
 def search_contacts(
     *, session: Session, team_id: str, query: str, limit: int = 20
 ) -> tuple[list[ContactHit], int]:
-    """Contacts matching every word of `query`; returns (first `limit` hits, total)."""
+    """Contacts matching every word of `query` at a word's start; returns (first `limit` hits,
+    total). The in-memory directory (storage.snapshot) answers the same."""
+    words = search_words(query)
+    if words == []:
+        return [], 0  # only punctuation or symbols: nothing to look for
     conditions = [col(Contact.team_id) == team_id]
-    for term in query.split():
-        conditions.append(col(Contact.search_key).like(like_pattern(term), escape="\\"))
+    for word in words or ():
+        conditions.append(col(Contact.search_key).like(word_like(word), escape="\\"))
+    first = _as_typed_first(words or ())
     # A national workspace has ten thousand contacts; how to search them fast differs by engine.
     if session.get_bind().dialect.name == "sqlite" or limit < 1:
         # SQLite reads every row of the workspace for a search that also sorts, while its index
@@ -115,10 +154,10 @@ def search_contacts(
         if not ids or limit < 1:
             return [], len(ids)
         matched = col(Contact.id).in_(ids) if len(ids) <= _MAX_ID_LIST else and_(*conditions)
-        rows = session.exec(_hits(matched, limit)).all()
+        rows = session.exec(_hits(matched, first, limit)).all()
         return [ContactHit(c, s, m) for c, s, m in rows], len(ids)
     # PostgreSQL plans the single statement well; the window counts every match before LIMIT.
-    rows = session.exec(_hits(and_(*conditions), limit, func.count().over())).all()
+    rows = session.exec(_hits(and_(*conditions), first, limit, func.count().over())).all()
     return [ContactHit(c, s, m) for c, s, m, _ in rows], int(rows[0][3]) if rows else 0
 
 

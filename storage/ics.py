@@ -11,7 +11,11 @@ random bits need no salt or slow hash.
 Items keep local dates and wall-clock times, so events carry TZID=<BOT_TIMEZONE> with a
 VTIMEZONE in the file; a yearly meeting «kl. 09:00» stays at 09:00 across daylight saving.
 Days without a time, and week or month spans («uke 40–44», «oktober 2024»), are all-day
-events. Recurring items carry their RRULE; undated items are left out until they get a date.
+events; a month-precision date covers its whole month(s), 1st to 1st, since the bot itself
+says only «oktober 2024». A meeting with a start but no end gets DEFAULT_MEETING_LENGTH.
+Recurring items carry their RRULE; undated items are left out until they get a date.
+Deadlines carry one VALARM per reminder day (the item's own, else the workspace's, else the
+defaults: storage.reminders.offsets_for), at 09:00 that many days before.
 
 The bot's words in the file (the calendar's name, «Frist:», the lines around a description)
 are marked `_()` here and translated by the `Wording` the caller passes: storage has no
@@ -24,20 +28,47 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vRecur
+from icalendar import (
+    Alarm,
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vRecur,
+)
 from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.models import CalendarFeed, DatePrecision, Deadline, DeadlineDone, Meeting, MeetingForm
+from storage.calendar import rule_days
+from storage.models import (
+    CalendarFeed,
+    DatePrecision,
+    Deadline,
+    DeadlineDone,
+    Meeting,
+    MeetingForm,
+    Workspace,
+)
 from storage.models.calendar import PLAIN_MEETING_KIND
+from storage.posting_times import REMINDER_TIME
+from storage.reminders import offsets_for
 
 PRODID = "-//DKS-boten//dks-bot//NO"
+# A meeting with a start time and no end. Two hours, not the one hour calendar apps assume:
+# what the bot's meetings are (network meetings, gatherings, kulturkontakt meetings) takes
+# an afternoon slot, and an invented end should block the time people set aside for it
+# rather than show them free halfway through.
+DEFAULT_MEETING_LENGTH = timedelta(hours=2)
+# Recurring month-precision items: how many years ahead each occurrence gets its own month's
+# length (see _month_overrides). The feed is fetched hourly, so the window moves along.
+MONTH_OVERRIDE_YEARS = 5
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
@@ -171,6 +202,24 @@ def uid_of(kind: str, item_id: int, team_id: str) -> str:
     return f"dks-{kind}-{item_id}-{team_id.lower()}@dks-bot"
 
 
+def months_of(item: Deadline | Meeting) -> int | None:
+    """How many calendar months a month-precision item covers («oktober 2024»: 1, «juni–august
+    2025»: 3); None for any other precision."""
+    first = item.due_date if isinstance(item, Deadline) else item.start_date
+    if item.precision != DatePrecision.MONTH or first is None:
+        return None
+    last = item.end_date if item.end_date is not None and item.end_date >= first else first
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _month_start(day: date, months: int = 0) -> date:
+    """The 1st of `day`'s month, `months` months on (held at the last date there is)."""
+    index = day.year * 12 + day.month - 1 + months
+    if index // 12 > date.max.year:
+        return date.max
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def _event(
     *,
     uid: str,
@@ -182,23 +231,95 @@ def _event(
     rule: str | None,
     tz: ZoneInfo,
     stamp: datetime,
+    months: int | None = None,
+    length: timedelta | None = None,
+    recurrence_id: date | None = None,
 ) -> Event:
+    """One VEVENT. `months`: a month-precision item, all day from the 1st of its first month
+    to the 1st after its last (DTEND is exclusive, as RFC 5545 says). `length`: how long a
+    timed item with no end lasts (None: it is a moment, as a deadline is). `recurrence_id`:
+    this event replaces that occurrence of the item's RRULE."""
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)
     event.add("summary", summary)
-    if start_time is None:
+    timed = start_time is not None and not months
+    if months:
+        first = _month_start(start)
+        event.add("dtstart", first)
+        event.add("dtend", _month_start(first, months))
+    elif start_time is None:
         event.add("dtstart", start)
         event.add("dtend", (end or start) + timedelta(days=1))  # exclusive, as RFC 5545 says
     else:
-        event.add("dtstart", datetime.combine(start, start_time, tzinfo=tz))
+        begins = datetime.combine(start, start_time, tzinfo=tz)
+        event.add("dtstart", begins)
         if end_time is not None:
             event.add("dtend", datetime.combine(end or start, end_time, tzinfo=tz))
         elif end is not None and end != start:
             event.add("dtend", datetime.combine(end + timedelta(days=1), time(), tzinfo=tz))
+        elif length is not None:
+            event.add("dtend", begins + length)  # wall-clock arithmetic, as the item's times
+    if recurrence_id is not None:
+        event.add("recurrence-id", recurrence_id)
     if rule:
-        event.add("rrule", _rule(rule, timed=start_time is not None, start_time=start_time, tz=tz))
+        event.add("rrule", _rule(rule, timed=timed, start_time=start_time, tz=tz))
     return event
+
+
+def _month_overrides(item: Deadline | Meeting, today: date) -> list[date]:
+    """Occurrences of a recurring month-precision item whose months are not as long as its
+    first one's, from last year to MONTH_OVERRIDE_YEARS ahead.
+
+    An RRULE gives every occurrence the first one's length, so a yearly «februar» would lose
+    the 29th in leap years and a monthly item starting in January would run three days into
+    March. Each of these occurrences gets its own VEVENT (same UID, RECURRENCE-ID) spanning
+    its own month(s). Outside the window an occurrence keeps the first one's length; the feed
+    is fetched again every hour, so the window moves along with time."""
+    months = months_of(item)
+    first = item.due_date if isinstance(item, Deadline) else item.start_date
+    if not months or not item.rrule or first is None:
+        return []
+    start = _month_start(first)
+    length = _month_start(start, months) - start
+    days = rule_days(
+        item.rrule,
+        start,
+        date(max(today.year - 1, 1), 1, 1),
+        date(min(today.year + MONTH_OVERRIDE_YEARS, date.max.year), 12, 31),
+    )
+    return [day for day in days if _month_start(day, months) - _month_start(day) != length]
+
+
+def _add_alarms(
+    event: Event, *, offsets: Sequence[int], start_time: time | None, text: str
+) -> None:
+    """One VALARM per reminder day: at 09:00 (REMINDER_TIME, local) `offset` days before the
+    start, as the bot's own reminders (which also move off weekends and holidays; an alarm
+    relative to the start cannot, since it is the same for every occurrence).
+
+    TRIGGER is relative to the start, so one alarm serves every occurrence of a recurring
+    deadline. RFC 5545 counts a duration's days as nominal days (the same wall-clock time that
+    many days earlier, across daylight saving) and its hours and minutes exactly, so:
+    an all-day deadline starts at 00:00, and 7 days before at 09:00 is «-P6DT15H» (six
+    nominal days back to 00:00, then 15 hours back to 09:00 the day before); a deadline at
+    12:00 gives «-P7DT3H». The exact part can only be an hour off when a clock change falls
+    inside it: the 09:00–start stretch of a deadline before 09:00, or a same-day alarm
+    («PT9H»), on the Sunday the clocks change. Like the bot, an alarm at or after a timed
+    deadline is left out."""
+    clock = start_time or time()
+    after_start = timedelta(hours=clock.hour, minutes=clock.minute) - timedelta(
+        hours=REMINDER_TIME.hour, minutes=REMINDER_TIME.minute
+    )
+    for offset in sorted(set(offsets), reverse=True):
+        before = timedelta(days=offset) + after_start
+        if start_time is not None and before <= timedelta(0):
+            continue
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", text)
+        alarm.add("trigger", -before)
+        event.add_component(alarm)
 
 
 def deadline_event(
@@ -209,20 +330,27 @@ def deadline_event(
     stamp: datetime,
     done: bool = False,
     wording: Wording = SOURCE_WORDING,
+    offsets: Sequence[int] = (),
+    occurrence: date | None = None,
 ) -> Event:
+    """The deadline as a VEVENT with a VALARM per day in `offsets`; with `occurrence`, the
+    VEVENT that replaces that one occurrence of its RRULE (see _month_overrides)."""
     assert row.due_date is not None and row.id is not None
     _ = wording.gettext
     prefix = "✓ " if done else ""
+    summary = prefix + _("Frist: %(title)s") % {"title": row.title}
     event = _event(
         uid=uid_of("deadline", row.id, team_id),
-        summary=prefix + _("Frist: %(title)s") % {"title": row.title},
-        start=row.due_date,
+        summary=summary,
+        start=occurrence or row.due_date,
         start_time=row.due_time,
         end=row.end_date,
         end_time=None,
-        rule=row.rrule,
+        rule=None if occurrence else row.rrule,
         tz=tz,
         stamp=stamp,
+        months=months_of(row),
+        recurrence_id=occurrence,
     )
     event.add("categories", ["DKS", _("Frist")])
     event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
@@ -230,6 +358,8 @@ def deadline_event(
         event.add("description", text)
     if row.link:
         event.add("url", row.link)
+    timed = row.due_time if months_of(row) is None else None
+    _add_alarms(event, offsets=offsets, start_time=timed, text=summary)
     return event
 
 
@@ -240,18 +370,24 @@ def meeting_event(
     tz: ZoneInfo,
     stamp: datetime,
     wording: Wording = SOURCE_WORDING,
+    occurrence: date | None = None,
 ) -> Event:
+    """The meeting as a VEVENT; with `occurrence`, the VEVENT that replaces that one
+    occurrence of its RRULE (see _month_overrides)."""
     assert row.start_date is not None and row.id is not None
     event = _event(
         uid=uid_of("meeting", row.id, team_id),
         summary=row.title,
-        start=row.start_date,
+        start=occurrence or row.start_date,
         start_time=row.start_time,
         end=row.end_date,
         end_time=row.end_time,
-        rule=row.rrule,
+        rule=None if occurrence else row.rrule,
         tz=tz,
         stamp=stamp,
+        months=months_of(row),
+        length=DEFAULT_MEETING_LENGTH,
+        recurrence_id=occurrence,
     )
     _ = wording.gettext
     plain = row.kind.casefold() == PLAIN_MEETING_KIND
@@ -318,15 +454,40 @@ def calendar_ics(
     first = min(years, default=now.year)
     last = max([*years, now.year]) + 10
     cal.add_component(vtimezone(tz, first, last))
+    # The reminder days come from the workspace's settings row; one not made yet has defaults.
+    workspace = session.get(Workspace, team_id) or Workspace(team_id=team_id)
+    today = now.astimezone(tz).date()
     for row in deadlines:
         is_done = not row.rrule and (row.id, row.due_date) in done
-        cal.add_component(
-            deadline_event(row, team_id=team_id, tz=tz, stamp=stamp, done=is_done, wording=wording)
-        )
+        # As the bot's own reminders: none for a month («oktober»: which day?) nor after
+        # «Ferdig».
+        remind = not is_done and row.precision != DatePrecision.MONTH
+        offsets = offsets_for(row, "deadline", workspace) if remind else ()
+        for occurrence in (None, *_month_overrides(row, today)):
+            cal.add_component(
+                deadline_event(
+                    row,
+                    team_id=team_id,
+                    tz=tz,
+                    stamp=stamp,
+                    done=is_done,
+                    wording=wording,
+                    offsets=offsets,
+                    occurrence=occurrence,
+                )
+            )
     for meeting in meetings:
-        cal.add_component(
-            meeting_event(meeting, team_id=team_id, tz=tz, stamp=stamp, wording=wording)
-        )
+        for occurrence in (None, *_month_overrides(meeting, today)):
+            cal.add_component(
+                meeting_event(
+                    meeting,
+                    team_id=team_id,
+                    tz=tz,
+                    stamp=stamp,
+                    wording=wording,
+                    occurrence=occurrence,
+                )
+            )
     return cal.to_ical()
 
 

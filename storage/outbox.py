@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, func, or_, true, update
 from sqlalchemy import select as core_select
@@ -212,8 +212,12 @@ def claim_due(
     per_target: int = 30,
     ahead: timedelta = timedelta(0),
     ahead_kinds: Sequence[str] = (),
+    team_ids: Sequence[str] | None = None,
 ) -> list[Claim]:
     """Claim rows that are due (or whose lease ran out), oldest first.
+
+    With `team_ids`, only those workspaces' rows (a scheduler scoped to the local shell's
+    workspace never posts another's); None claims every workspace's.
 
     With `ahead`, pending rows of `ahead_kinds` due within that much of `now` are claimed too,
     so the sender can prepare them before their time (`Claim.send_at`). Only rows still at
@@ -239,6 +243,7 @@ def claim_due(
                 table.c.state == OutboxState.PENDING.value,
                 table.c.state == OutboxState.CLAIMED.value,
             ),
+            table.c.team_id.in_(list(team_ids)) if team_ids is not None else true(),
             table.c.available_at <= moment + ahead,
             or_(
                 table.c.available_at <= moment,
@@ -319,36 +324,46 @@ def claim_due(
     )
     claims = [
         Claim(
-            id=row_id,
-            team_id=team_id,
-            kind=kind,
-            ref=ref,
-            target=target,
-            due_at=due_at,
+            **{**row._asdict(), "needs_check": bool(row.needs_check), "late": bool(row.late)},
             lease_until=lease_until,
-            attempts=attempts,
-            needs_check=bool(needs_check),
-            late=bool(late),
-            send_at=max(due_at, moment),
-            attempted_at=attempted_at,
-            check_until=check_until,
+            send_at=max(row.due_at, moment),
         )
-        for (
-            row_id,
-            team_id,
-            kind,
-            ref,
-            target,
-            due_at,
-            attempts,
-            needs_check,
-            late,
-            attempted_at,
-            check_until,
-        ) in conn.execute(stmt)
+        for row in conn.execute(stmt)
     ]
     claims.sort(key=lambda c: (c.due_at, c.id))
     return claims
+
+
+class Due(NamedTuple):
+    """A row `claim_due` takes next: which (to tell a row that keeps coming back) and when."""
+
+    id: int
+    team_id: str
+    kind: str
+    available_at: datetime
+
+
+def next_due(
+    *, session: Session, team_ids: Sequence[str] | None, after: datetime, until: datetime,
+    kinds: Sequence[str] | None = None,
+) -> Due | None:  # fmt: skip
+    """The earliest row of `kinds` (None: any) a claim would take at a time in (`after`,
+    `until`] (pending, or claimed with its lease ending then) of `team_ids` (None: every one)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    stmt = (
+        core_select(table.c.id, table.c.team_id, table.c.kind, table.c.available_at)
+        .where(
+            table.c.state.in_(_ACTIVE),
+            table.c.team_id.in_(list(team_ids)) if team_ids is not None else true(),
+            table.c.available_at > _aware(after),
+            table.c.available_at <= _aware(until),
+            table.c.kind.in_(list(kinds)) if kinds is not None else true(),
+        )
+        .order_by(table.c.available_at, table.c.id)
+        .limit(1)
+    )
+    found = session.connection().execute(stmt).first()
+    return Due(*found) if found is not None else None
 
 
 def _settle(

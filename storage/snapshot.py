@@ -49,7 +49,7 @@ from storage.calendar import (
 )
 from storage.contacts import ContactHit
 from storage.db import read_one, session_scope
-from storage.folding import fold
+from storage.folding import fold, search_words
 from storage.items import KULTURKONTAKT
 from storage.models import (
     Contact,
@@ -63,6 +63,7 @@ from storage.models import (
     School,
     Workspace,
 )
+from storage.wordindex import WordIndex
 from storage.workspaces import user_languages
 
 Item = TypeVar("Item", Deadline, Meeting)
@@ -430,7 +431,7 @@ def load_calendar(session: Session, team_id: str) -> CalendarPart:
 class DirectoryPart:
     # Contacts in the order a search shows them: current before historical, then by name.
     contacts: list[ContactHit]
-    index: TextIndex
+    index: WordIndex
     roles: list[str]
     school_count: int
     # Schools where nobody current is «kulturkontakt», as (name, municipality), by
@@ -439,18 +440,25 @@ class DirectoryPart:
     memo: dict[Hashable, Any] = field(default_factory=dict)
 
     def search(self, query: str, limit: int) -> tuple[list[ContactHit], int]:
-        """What storage.contacts.search_contacts answers, from memory."""
-        rows = self.index.rows(query_terms(query))
-        if rows is None:
+        """What storage.contacts.search_contacts answers, from memory: contacts with every
+        word as typed first, then those found by folding, each in the contacts' order."""
+        words = search_words(query)
+        if words is None:
             return self.contacts[: max(0, limit)], len(self.contacts)
-        if limit < 1:
+        if not words:
+            return [], 0  # only punctuation or symbols: nothing to look for
+        rows = self.index.rows(words)
+        if limit < 1 or not rows:
             return [], len(rows)
-        first = sorted(rows)[:limit] if len(rows) <= limit * 8 else _smallest(rows, limit)
+        as_typed = self.index.as_typed(words, rows)
+        first = _smallest(as_typed, limit)
+        if len(first) < limit:
+            first += _smallest(rows - as_typed, limit - len(first))
         return [self.contacts[i] for i in first], len(rows)
 
 
 def _smallest(rows: set[int], limit: int) -> list[int]:
-    return heapq.nsmallest(limit, rows)
+    return sorted(rows)[:limit] if len(rows) <= limit * 8 else heapq.nsmallest(limit, rows)
 
 
 def _contact_order(hit: ContactHit) -> tuple[bool, str, str, int]:
@@ -492,7 +500,7 @@ def load_directory(session: Session, team_id: str) -> DirectoryPart:
     )
     return DirectoryPart(
         contacts=hits,
-        index=TextIndex([h.contact.search_key for h in hits]),
+        index=WordIndex([h.contact.search_key for h in hits]),
         roles=sorted({c.role for c in contacts}),
         school_count=len(schools),
         schools_missing=[(name, muni) for muni, name, _ in missing],

@@ -221,3 +221,25 @@ def _default_closed_days() -> Iterator[None]:
 
     yield
     set_extra_closed_days(DEFAULT_EXTRA_CLOSED_DAYS)
+
+
+@pytest.fixture
+def shell_session(settings: Settings, tmp_path: Any) -> Iterator[Any]:
+    """The local shell's world on its own database, its clock at Monday 7 December 2026
+    08:00 (the sample tour plan's next performance is 12 January 2027), first start done."""
+    from zoneinfo import ZoneInfo
+
+    from bot.shell.session import ShellSession
+    from bot.shell.timetravel import ShellClock
+
+    session = ShellSession(
+        replace(settings),
+        database_url=f"sqlite:///{tmp_path / 'dks-shell.db'}",
+        files_dir=tmp_path / "dks-filer",
+        clock=ShellClock(datetime(2026, 12, 7, 8, 0, tzinfo=ZoneInfo("Europe/Oslo"))),
+    )
+    session.prepare()
+    try:
+        yield session
+    finally:
+        session.close()

@@ -156,7 +156,11 @@ def test_shell_on_stdin_clicks_a_button_by_number_and_stops_at_avslutt(tmp_path)
     imported = run(tmp_path, "import", "kalender", "mange.yaml", "--team", "T0LOCAL")
     assert imported.returncode == 0, imported.stderr
 
-    result = run(tmp_path, "shell", stdin="/dks frist alle\n1\navslutt\n/dks frist\n")
+    # The shell keeps its own database unless told to use the one the import wrote.
+    database = f"sqlite:///{tmp_path / 'dks.db'}"
+    result = run(
+        tmp_path, "shell", "--database", database, stdin="/dks frist alle\n1\navslutt\n/dks frist\n"
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     first, _, second = out.partition("Viser 1–15 av 20.")
@@ -175,7 +179,8 @@ def test_shell_on_stdin_clicks_a_button_by_number_and_stops_at_avslutt(tmp_path)
 def test_shell_says_so_for_a_button_number_that_is_not_there(tmp_path):
     result = run(tmp_path, "shell", stdin="7\n")
     assert result.returncode == 0
-    assert result.stdout.strip() == "Det er ingen knapp med det nummeret."
+    # Piped lines are echoed after the prompt, as a transcript.
+    assert result.stdout.strip().splitlines() == ["dks> 7", "Det er ingen knapp med det nummeret."]
 
 
 BAD_CALENDAR = """\
@@ -263,7 +268,8 @@ def test_import_of_a_good_calendar_reports_counts_and_is_idempotent(tmp_path):
     assert again.stdout.count(", 0 endret, 1 uendret") == 3
     assert stored(tmp_path) == (1, 1, 1)
     # The explicit import replaces the bundled calendar: the shell does not seed on top of it.
-    shell = run(tmp_path, "shell", "-c", "/dks kontakt ødegård")
+    database = f"sqlite:///{tmp_path / 'dks.db'}"
+    shell = run(tmp_path, "shell", "--database", database, "-c", "/dks kontakt ødegård")
     assert "Åse Ødegård – kulturkontakt" in shell.stdout
     engine = make_engine(f"sqlite:///{tmp_path / 'dks.db'}")
     with session_scope(engine) as session:

@@ -275,5 +275,7 @@ def test_without_slack_settings_nothing_lands_in_the_shell_unless_named(cwd: Pat
     assert named.returncode == 0, named.stderr
     assert set(rows_by_team(engine)) == {SHELL_TEAM}
     engine.dispose()
-    shell = run(cwd, "shell", "-c", "/dks kontakt ødegård")
+    shell = run(
+        cwd, "shell", "--database", f"sqlite:///{cwd / 'dks.db'}", "-c", "/dks kontakt ødegård"
+    )
     assert "Åse Ødegård – kulturkontakt" in shell.stdout

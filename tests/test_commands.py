@@ -169,7 +169,7 @@ def test_mote_shows_time_place_and_form(slack, sqlite_engine):
     assert "Møter de neste 90 dagene" in text
     assert "27. november 2026, kl. 09:00–11:30" in text and "om 3 dager" in text
     assert "fysisk oppmøte" in text and "Rådhuset, møterom 2" in text
-    assert "14.–15. desember 2026" in text and "digitalt" in text
+    assert "mandag 14. desember – tirsdag 15. desember 2026" in text and "digitalt" in text
     assert "januar 2027" in text
     assert "Uten dato ennå (møter): Fylkets nettverksmøte" in text
     # «mote» without ø reaches the same subcommand

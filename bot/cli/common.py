@@ -3,6 +3,10 @@
 What a command says about a workspace is in the workspace's language: `team_session` speaks
 it inside its block, and `team_language` reads it for a command that opens its own sessions.
 Messages before the workspace is known are in bokmål. The CLI's own --help stays English.
+
+A command that reads a workspace's data (exports, the reminder preview, the report) asks for
+`existing=True`: on a workspace the database does not hold yet it would print nothing and
+look like success, so it exits 2 saying how a workspace is made (`no_workspace_yet`).
 """
 
 from __future__ import annotations
@@ -70,15 +74,67 @@ def open_database(settings: Settings) -> Engine:
 # --- which workspace ------------------------------------------------------------------------
 
 
-def resolve_team(settings: Settings, session: Session, team: str | None) -> str:
+def resolve_team(
+    settings: Settings, session: Session, team: str | None, *, existing: bool = False
+) -> str:
     """The workspace a command works on; exit 2, listing the choices, when that is unclear.
 
     `--team` must name a workspace that exists: installed (OAuth), one the database holds, or
     SLACK_BOT_TOKEN's own. Without it: the only installed workspace (OAuth), or the token's
     own team as `auth.test` tells it (one workspace). The local shell's workspace is only ever
     used when named: a command never lands there by default.
+
+    With `existing`, the workspace must also be in the database (a command that reads its
+    data): otherwise exit 2 saying none exists yet and how one is made.
     """
-    known = _known_teams(settings, session)
+    from storage.models import Workspace
+
+    if existing and not settings.has_slack_credentials and not _stored_teams(session):
+        # Without Slack only the local shell's workspace could be meant, and it is not made.
+        no_workspace_yet(settings, None)
+    team_id = _pick_team(settings, session, team, existing=existing)
+    if existing and session.get(Workspace, team_id) is None:
+        no_workspace_yet(settings, team_id)
+    return team_id
+
+
+def no_workspace_yet(settings: Settings, team_id: str | None) -> NoReturn:
+    """Exit 2: the database holds no workspace (or not `team_id`) yet; say how one is made,
+    the way this installation makes them. Slack's own request seeds a workspace (bot.app's
+    WorkspaceSeeder), the install flow marks it installed (OAuth), and the shell's first
+    command seeds the local one: the CLI never makes one only to print it empty."""
+    if team_id is None:
+        what = _("det finnes ingen arbeidsområder i databasen ennå.")
+    else:
+        what = _("arbeidsområdet %(team)s finnes ikke i databasen ennå.") % {"team": team_id}
+    if settings.oauth_enabled:
+        address = f"{settings.public_url or '<PUBLIC_URL>'}/slack/install"
+        how = _(
+            "Det lages når noen installerer appen i Slack-arbeidsområdet («Add to Slack» på "
+            "%(url)s)."
+        ) % {"url": address}
+    elif settings.has_slack_credentials:
+        how = _(
+            "Det lages første gang noen bruker boten der: start dks-bot (eller dks-bot serve) "
+            "og skriv /dks hjelp i Slack."
+        )
+    else:
+        from sqlalchemy import make_url
+
+        # The shell keeps its own database unless told which: name the one read here (its
+        # password, if any, hidden).
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        how = _(
+            "Uten Slack lager «dks-bot shell --database %(url)s» det lokale arbeidsområdet med "
+            "DKS-kalenderen i denne databasen; bruk så --team %(team)s. I Slack lages et "
+            "arbeidsområde første gang noen bruker boten der (README, «Slack set-up»)."
+        ) % {"url": url, "team": _shell_team()}
+    fail(f"{what} {how}")
+
+
+def _pick_team(settings: Settings, session: Session, team: str | None, *, existing: bool) -> str:
+    """resolve_team's choice among the workspaces `--team` may name."""
+    known = _known_teams(settings, session, existing=existing)
     single = bool(settings.slack_bot_token) and not settings.oauth_enabled
     if team is not None:
         wanted = team.strip()
@@ -106,10 +162,11 @@ def resolve_team(settings: Settings, session: Session, team: str | None) -> str:
 
 @contextmanager
 def team_session(
-    settings: Settings, team: str | None, *, write: bool = False
+    settings: Settings, team: str | None, *, write: bool = False, existing: bool = False
 ) -> Iterator[tuple[Session, str]]:
-    """A session on the migrated database and the workspace a command works on (`--team`),
-    speaking the workspace's language inside the block.
+    """A session on the migrated database and the workspace a command works on (`--team`;
+    with `existing`, one the database holds: see resolve_team), speaking the workspace's
+    language inside the block.
 
     The workspace is settled first, in a read session of its own: asking Slack must not hold
     the database's write lock."""
@@ -119,7 +176,7 @@ def team_session(
 
     engine = open_database(settings)
     with session_scope(engine) as session:
-        team_id = resolve_team(settings, session, team)
+        team_id = resolve_team(settings, session, team, existing=existing)
         language = workspace_language(session=session, team_id=team_id)
     with use_language(language), session_scope(engine, write=write) as session:
         yield session, team_id
@@ -134,15 +191,21 @@ def team_language(engine: Engine, team_id: str) -> str | None:
         return workspace_language(session=session, team_id=team_id)
 
 
-def _known_teams(settings: Settings, session: Session) -> dict[str, str | None]:
-    """Every workspace `--team` may name without asking Slack, with its name where known."""
+def _stored_teams(session: Session) -> list[str]:
+    """The workspaces the database holds (a settings row each), in order."""
     from sqlmodel import col, select
 
     from storage.models import Workspace
 
-    known: dict[str, str | None] = {}
-    rows = session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id)))
-    known.update(dict.fromkeys(rows))
+    return list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))))
+
+
+def _known_teams(
+    settings: Settings, session: Session, *, existing: bool = False
+) -> dict[str, str | None]:
+    """Every workspace `--team` may name without asking Slack, with its name where known
+    (with `existing`, not the local shell's before it is made)."""
+    known: dict[str, str | None] = dict.fromkeys(_stored_teams(session))
     if settings.oauth_enabled:
         from storage.installations import installed_team_names
 
@@ -150,7 +213,7 @@ def _known_teams(settings: Settings, session: Session) -> dict[str, str | None]:
     shell_team = _shell_team()
     if shell_team in known:
         known[shell_team] = _("det lokale skallet, dks-bot shell")
-    elif not settings.has_slack_credentials:
+    elif not settings.has_slack_credentials and not existing:
         # Trying the bot without Slack: the shell's workspace is there to be named.
         known[shell_team] = _("det lokale skallet, dks-bot shell")
     return known

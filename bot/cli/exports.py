@@ -2,7 +2,8 @@
 reports and the county.
 
 The files (column names, the calendar's words) and what the command says about them are in
-the workspace's language (`team_session` speaks it).
+the workspace's language (`team_session` speaks it). A workspace the database does not hold
+yet is refused with how one is made (`existing=True`), not exported as an empty file.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def export_feedback_cmd(
         fail(_("--til må være samme dag som eller etter --fra."))
     if ut is None and fmt == "xlsx" and sys.stdout.isatty():
         fail(_("en xlsx-fil kan ikke vises i terminalen; bruk --ut FIL."))
-    with team_session(settings, team) as (session, team_id):
+    with team_session(settings, team, existing=True) as (session, team_id):
         rows = list(
             export_rows(
                 session=session, team_id=team_id, tz=settings.timezone, start=start, end=end
@@ -107,7 +108,7 @@ def export_changes_cmd(
         fail(_("--format må være csv eller xlsx (fikk «%(value)s»).") % {"value": format})
     if ut is None and fmt == "xlsx" and sys.stdout.isatty():
         fail(_("en xlsx-fil kan ikke vises i terminalen; bruk --ut FIL."))
-    with team_session(settings, team) as (session, team_id):
+    with team_session(settings, team, existing=True) as (session, team_id):
         if runde is not None:
             round_ = get_round(session=session, team_id=team_id, round_id=runde)
             if round_ is None:
@@ -148,7 +149,7 @@ def export_calendar_cmd(ut: OutOption = None, team: TeamOption = None) -> None:
     from handlers.calendar.feed import workspace_ics
 
     settings = load_settings()
-    with team_session(settings, team) as (session, team_id):
+    with team_session(settings, team, existing=True) as (session, team_id):
         content = workspace_ics(
             session=session, team_id=team_id, tz=settings.timezone, now=datetime.now(UTC)
         )

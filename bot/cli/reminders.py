@@ -28,7 +28,7 @@ def reminders_preview(
     from datetime import UTC, date, time, timedelta
 
     from handlers.core.format import day_text
-    from handlers.core.i18n import _, ngettext, use_language
+    from handlers.core.i18n import _, ngettext
     from storage.posting_times import at_local
     from storage.workspaces import get_workspace
 
@@ -42,30 +42,29 @@ def reminders_preview(
     until = at_local(last + timedelta(days=1), time(0, 0), tz) - timedelta(microseconds=1)
     if until < now:
         fail(_("--til er passert; velg en dato fram i tid."))
-    with team_session(settings, team) as (session, team_id):
+    # A workspace the database does not hold yet has nothing planned: say so, and how one is
+    # made, rather than «0 påminnelser» (team_session speaks the workspace's language).
+    with team_session(settings, team, existing=True) as (session, team_id):
         workspace = get_workspace(session=session, team_id=team_id)
-        # What the CLI says about a workspace is in the workspace's language.
-        with use_language(workspace.language if workspace is not None else None):
-            shown = 0
-            if workspace is not None and workspace.uninstalled_at is not None:
-                typer.echo(
-                    _("%(team)s er avinstallert: ingen påminnelser sendes dit.")
-                    % {"team": team_id},
-                    err=True,
-                )
-            # A workspace nobody has used the bot in yet has nothing planned.
-            elif workspace is not None:
-                for line in _plan_lines(session, workspace, now=now, until=until, tz=tz):
-                    typer.echo(line)
-                    shown += 1
+        assert workspace is not None
+        shown = 0
+        if workspace.uninstalled_at is not None:
             typer.echo(
-                ngettext(
-                    "%(n)d påminnelse fram til og med %(day)s.",
-                    "%(n)d påminnelser fram til og med %(day)s.",
-                    shown,
-                )
-                % {"n": shown, "day": day_text(last)}
+                _("%(team)s er avinstallert: ingen påminnelser sendes dit.") % {"team": team_id},
+                err=True,
             )
+        else:
+            for line in _plan_lines(session, workspace, now=now, until=until, tz=tz):
+                typer.echo(line)
+                shown += 1
+        typer.echo(
+            ngettext(
+                "%(n)d påminnelse fram til og med %(day)s.",
+                "%(n)d påminnelser fram til og med %(day)s.",
+                shown,
+            )
+            % {"n": shown, "day": day_text(last)}
+        )
 
 
 def _plan_lines(

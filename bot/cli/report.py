@@ -62,7 +62,7 @@ def report_cmd(
     chosen = year if year is not None else default_report_year(date.today())
     if not 1900 <= chosen <= 2199:
         fail(f"året må være mellom 1900 og 2199 (fikk {chosen}).")
-    with team_session(settings, team) as (session, team_id):
+    with team_session(settings, team, existing=True) as (session, team_id):
         language = workspace_language(session=session, team_id=team_id)
         report = annual_report(
             session=session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -107,18 +108,53 @@ def shell(
         list[str] | None,
         typer.Option("-c", "--command", help="Run these lines and exit, e.g. -c '/dks frist'."),
     ] = None,
+    answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--svar", help="With -c: answers to the forms the bot opens, field by field, in order."
+        ),
+    ] = None,
+    answers_file: Annotated[
+        Path | None,
+        typer.Option("--svar-fil", help="With -c: the forms' answers, one per line, from a file."),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database", help="SQLAlchemy URL (default: the shell's own sqlite:///dks-shell.db)."
+        ),
+    ] = None,
+    files: Annotated[
+        Path, typer.Option("--filer", help="Where files the bot uploads are saved.")
+    ] = Path("dks-filer"),
+    no_tour: Annotated[
+        bool, typer.Option("--uten-omvisning", help="Skip the guided tour on the first start.")
+    ] = False,
 ) -> None:
-    """A local chat shell: type /dks commands without Slack."""
+    """A local chat shell: /dks commands, forms, the Home tab and time passing, without Slack."""
     settings = load_settings()
     try:
         # The shell's anonymous answers stay anonymous under one key across runs.
         settings = keep_secret_key(settings)
     except OSError as err:
         typer.echo(f"dks-bot: could not keep DKS_SECRET_KEY in .env ({err.strerror}).", err=True)
+    answers = list(answer or [])
+    if answers_file is not None:
+        try:
+            answers += answers_file.read_text(encoding="utf-8").splitlines()
+        except OSError as err:
+            fail(f"--svar-fil {answers_file}: {err.strerror}.")
     setup_logging("WARNING")
     from bot.shell.shell import run_shell
 
-    run_shell(settings, command)
+    run_shell(
+        settings,
+        command,
+        answers,
+        database_url=database,
+        files_dir=files,
+        tour=not no_tour,
+    )
 
 
 def scheduler(

@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -64,18 +65,22 @@ def build_scheduler(
     clock: Clock = system_clock,
     tokens: TokenSource | None = None,
     connections: int = DEFAULT_CONNECTIONS,
+    teams: Sequence[str] | None = None,
     **options: Any,
 ) -> Scheduler:
     """A Scheduler posting every kind the features declare.
 
     `tokens(team_id)` gives each workspace's bot token: by default its installation's
-    (many workspaces, OAuth), or the settings' SLACK_BOT_TOKEN (one workspace)."""
+    (many workspaces, OAuth), or the settings' SLACK_BOT_TOKEN (one workspace). `teams`
+    limits it to those workspaces (the local shell's); None serves every one."""
     sender = AsyncSender(
         base_url=settings.slack_api_url,
         tokens=tokens or default_tokens(settings, engine),
         connections=connections,
     )
-    return Scheduler(settings=settings, engine=engine, sender=sender, clock=clock, **options)
+    return Scheduler(
+        settings=settings, engine=engine, sender=sender, clock=clock, teams=teams, **options
+    )
 
 
 def default_tokens(settings: Settings, engine: Engine) -> TokenSource:

@@ -97,8 +97,12 @@ class Scheduler(MessageDelivery):
         pace_seconds: float = 1.0,
         lookahead: timedelta | None = None,
         kinds: KindRegistry | None = None,
+        teams: Sequence[str] | None = None,
     ) -> None:
         self.settings = settings
+        # Only these workspaces' rows are planned and claimed (the local shell's scheduler,
+        # which moves its clock, shares the database with real ones); None: every workspace.
+        self.teams = tuple(teams) if teams is not None else None
         # What each kind of row looks like: every feature's declared outbox kinds.
         self.kinds = kinds if kinds is not None else handlers.outbox_kinds()
         self.engine = engine
@@ -124,8 +128,11 @@ class Scheduler(MessageDelivery):
         self._recorder = SentRecorder(engine, self.worker_id, clock)
         self._attempts = AttemptLog(self._write_attempts)
         self._history = HistoryCheck()
-        # Workspaces uninstalled longer ago than DATA_RETENTION_DAYS: checked hourly.
-        self._retention = RetentionPurge(engine, settings.data_retention_days)
+        # Workspaces uninstalled longer ago than DATA_RETENTION_DAYS: checked hourly. Never
+        # from a scoped scheduler: it would delete other workspaces' data by its own clock.
+        self._retention = (
+            RetentionPurge(engine, settings.data_retention_days) if teams is None else None
+        )
         # Leave this much of the lease unused: a post must end well before another process
         # may take the row over.
         self._margin = min(timedelta(seconds=30), lease / 3)
@@ -153,6 +160,7 @@ class Scheduler(MessageDelivery):
                     lease=self.lease,
                     limit=self.batch_size,
                     per_target=self.per_target,
+                    team_ids=self.teams,
                 )
                 get_messages(session=session, ids=[])
         except Exception:
@@ -250,10 +258,12 @@ class Scheduler(MessageDelivery):
 
     def refresh(self, now: datetime | None = None) -> int:
         """Re-plan every workspace's reminders (new window days, calendar imports), and what
-        features plan on their own (`handlers.plan_outbox`)."""
+        features plan on their own (`handlers.plan_outbox`); only `teams`' when scoped."""
         now = now or self.clock()
         with session_scope(self.engine) as session:
             teams = reminder_teams(session=session)
+        if self.teams is not None:
+            teams = [team_id for team_id in teams if team_id in self.teams]
         changed = 0
         for team_id in teams:
             try:
@@ -273,7 +283,8 @@ class Scheduler(MessageDelivery):
             changed += handlers.plan_outbox(self.engine, teams, now=now, tz=self.settings.timezone)
         except Exception:
             log.exception("could not plan the features' scheduled messages")
-        self._retention.run_if_due(now)
+        if self._retention is not None:
+            self._retention.run_if_due(now)
         self._last_refresh = now
         return changed
 
@@ -288,6 +299,7 @@ class Scheduler(MessageDelivery):
                 per_target=self.per_target,
                 ahead=self.lookahead,
                 ahead_kinds=self.kinds.rendered_ahead(),
+                team_ids=self.teams,
             )
 
     def _deliver(self, claims: list[Claim], stats: TickStats) -> None:

@@ -138,6 +138,9 @@ class FakeSlack(Workspaces):
         )
         self._request = threading.local()  # .caller: whose token the current call carries
         self._dm_teams: dict[str, str] = {}  # DM channel id -> workspace that opened it
+        # Called with (method, args, answer) after every call Slack answered ok, and with
+        # ("response_url", body, {"ok": True}) for a response_url post: the shell shows them.
+        self.observers: list[Any] = []
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -464,7 +467,13 @@ class FakeSlack(Workspaces):
             finally:
                 self._request.caller, self._request.token = None, ""
             self._changed.notify_all()
+        if body.get("ok"):
+            self._tell(method, args, body)
         return 200, {}, body
+
+    def _tell(self, method: str, args: dict[str, Any], body: dict[str, Any]) -> None:
+        for observer in list(self.observers):
+            observer(method, args, body)
 
     def _authorize_page(self, path: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:
         query = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
@@ -513,6 +522,7 @@ class FakeSlack(Workspaces):
             self._changed.notify_all()
         if error:
             return 400, {}, {"ok": False, "error": "invalid_blocks"}
+        self._tell("response_url", args, {"ok": True})
         return 200, {}, {"ok": True}
 
     def _next_ts(self) -> str:

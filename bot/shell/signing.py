@@ -75,11 +75,13 @@ def block_actions_body(
     message_ts: str = "1700000000.000100",
     is_ephemeral: bool = True,
     view: dict[str, Any] | None = None,
+    message: dict[str, Any] | None = None,
     user_name: str = "bruker",
     api_app_id: str = "A0DKSBOT",
     trigger_id: str = "",
 ) -> str:
-    """The form body of a `block_actions` interaction on a button (payload=<json>)."""
+    """The form body of a `block_actions` interaction on a button (payload=<json>); a click
+    on a message Slack still holds (not an ephemeral one) carries the `message` too."""
     now = f"{time.time():.6f}"
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -104,6 +106,8 @@ def block_actions_body(
             "is_ephemeral": is_ephemeral,
         }
         payload["channel"] = {"id": channel_id, "name": "general"}
+        if message is not None:
+            payload["message"] = message
         payload["response_url"] = response_url
     return urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
 

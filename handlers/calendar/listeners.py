@@ -9,17 +9,20 @@ from typing import Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.calendar.feed import feed_reply, send_file
 from handlers.calendar.lists import BY_MORE_ACTION, build_reply
 from handlers.calendar.views import parse_more_value
 from handlers.core.access import Actor
+from handlers.core.exports import export_failed_text, tell_export_failed
 from handlers.core.i18n import N_, _
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 
 SENT = N_("Kalenderfilen er sendt til deg i en direktemelding.")
-NOT_SENT = N_("Jeg fikk ikke sendt filen akkurat nå. Prøv igjen om litt.")
+# What the failure names for getting the file another way.
+CLI_EXPORT = "dks-bot export kalender"
 
 
 @logs_failures
@@ -36,12 +39,25 @@ def show_more(action: dict[str, Any], services: Services, actor: Actor, respond:
     respond(replace_original=True, **reply.as_message())
 
 
+def _sent(client: WebClient, services: Services, actor: Actor, logger: logging.Logger) -> bool:
+    """The calendar file in a DM with the actor; False when it could not be made or sent."""
+    try:
+        return send_file(
+            client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger
+        )
+    except SQLAlchemyError:
+        logger.exception("the calendar file could not be made")
+        return False
+
+
 @logs_failures
 def send_from_home(
     client: WebClient, services: Services, actor: Actor, logger: logging.Logger
 ) -> None:
-    """The Home tab's «Eksporter kalender»: the file arrives in a DM, which is the answer."""
-    send_file(client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger)
+    """The Home tab's «Eksporter kalender»: the file arrives in a DM, which is the answer; so
+    does the news that it could not be sent (a Home tab click has no reply of its own)."""
+    if not _sent(client, services, actor, logger):
+        tell_export_failed(client, user_id=actor.user_id, command=CLI_EXPORT, logger=logger)
 
 
 @logs_failures
@@ -53,12 +69,13 @@ def send_from_message(
     respond: Respond,
 ) -> None:
     """«Send meg kalenderfilen» under `/dks kalender`: the file in a DM, and a word here."""
-    sent = send_file(client, services, team_id=actor.team_id, user_id=actor.user_id, logger=logger)
+    sent = _sent(client, services, actor, logger)
     if respond.response_url is None:
         # Only a crafted payload (the button posted as if from a view) comes without one.
         logger.info("«Send meg kalenderfilen» came with no response_url")
         return
-    respond(response_type="ephemeral", replace_original=False, text=_(SENT if sent else NOT_SENT))
+    text = _(SENT) if sent else export_failed_text(CLI_EXPORT)
+    respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 @logs_failures

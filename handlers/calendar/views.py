@@ -105,6 +105,8 @@ def _when_line(occ: Occurrence[Any], today: date) -> str:
         start_time=item.start_time if meeting else item.due_time,
         end_time=item.end_time if meeting else None,
         meeting=meeting,
+        # «tirsdag 1. desember»: a coordinator plans by the weekday.
+        weekday=True,
     )
     if occ.expected:
         when = _("%(when)s _(forventet dato – ikke bekreftet ennå)_") % {"when": when}

@@ -61,6 +61,8 @@ class CommandRequest:
     subcommands: Sequence[Subcommand] = field(default_factory=tuple)
     # Set when the user typed a subcommand the bot does not know; help then says so.
     unknown_word: str = ""
+    # The app's id, as Slack sends it with the command (for links into the app itself).
+    api_app_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def handle_dks(
                 trigger_id=str(command.get("trigger_id") or ""),
                 subcommands=subcommands,
                 unknown_word=unknown,
+                api_app_id=str(command.get("api_app_id") or ""),
             )
         )
     if reply.after is not None and not sub.works_after_ack:

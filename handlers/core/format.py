@@ -166,12 +166,17 @@ def date_span(
     *,
     precision: DatePrecision | str = DatePrecision.DAY,
     note: str | None = None,
+    weekday: bool = False,
 ) -> str:
     """How a schedule says it: «12. februar 2027», «24.–25. september 2024», «uke 40–44 2024»,
     «oktober 2024». A free-text note wins where no precision captures the source; it is
-    what someone wrote, so it comes escaped for mrkdwn."""
+    what someone wrote, so it comes escaped for mrkdwn. With `weekday`, a date known to the
+    day says its weekday: «tirsdag 1. desember 2026», «torsdag 24. september – fredag 25.
+    september 2026» (weeks, months and notes are as without)."""
     if note:
         return escape(note)
+    if weekday and precision not in (DatePrecision.MONTH, DatePrecision.WEEK):
+        return _weekday_span(start, end)
     if precision == DatePrecision.MONTH:
         if end and (end.year, end.month) != (start.year, start.month):
             if end.year == start.year:
@@ -196,6 +201,15 @@ def date_span(
     return f"{day_text(start)} – {day_text(end)}"
 
 
+def _weekday_span(start: date, end: date | None) -> str:
+    # Each day keeps its weekday, so a span is never shortened to «24.–25. september».
+    if end is None or end == start:
+        return day_text(start, weekday=True)
+    if end.year == start.year:
+        return f"{day_month_text(start, weekday=True)} – {day_text(end, weekday=True)}"
+    return f"{day_text(start, weekday=True)} – {day_text(end, weekday=True)}"
+
+
 def date_and_clock(
     start: date,
     end: date | None,
@@ -205,10 +219,12 @@ def date_and_clock(
     start_time: time | None,
     end_time: time | None = None,
     meeting: bool,
+    weekday: bool = False,
 ) -> str:
     """When a deadline or meeting occurs, as the lists say it: «12. februar 2027 kl. 12:00»
-    for a deadline (its due time), «24. september 2024, kl. 09:00–15:00» for a meeting."""
-    when = date_span(start, end, precision=precision, note=note)
+    for a deadline (its due time), «24. september 2024, kl. 09:00–15:00» for a meeting;
+    `weekday` as in `date_span` («fredag 12. februar 2027 kl. 12:00»)."""
+    when = date_span(start, end, precision=precision, note=note, weekday=weekday)
     if start_time is None:
         return when
     if not meeting:

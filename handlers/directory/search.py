@@ -6,12 +6,15 @@ from handlers.core.commands import CommandRequest, Reply
 from handlers.core.format import escape, truncate
 from handlers.core.i18n import _
 from handlers.directory.views import contact_results, contact_usage
+from storage.folding import strip_invisible
 
 MAX_HITS = 10  # a contact is one section; ten keeps the reply readable
 
 
 def run_contacts(request: CommandRequest) -> Reply:
-    query = request.args
+    # Zero-width and direction characters pasted with a name are no part of it, and echoed
+    # back they could hide or reorder the reply: gone before the search and the reply.
+    query = " ".join(strip_invisible(request.args).split())
     # From the workspace's in-memory directory: a search never scans the table.
     directory = request.services.snapshot(request.team_id).directory
     if not query:

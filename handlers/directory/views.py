@@ -74,7 +74,8 @@ def contact_results(
     if not hits:
         text = _(
             "Fant ingen kontakter som passer «%(query)s». "
-            "Du kan søke på navn, skole, kommune, organisasjon eller rolle: %(roles)s."
+            "Du kan søke på navn, telefon, e-post, skole, kommune, organisasjon eller rolle: "
+            "%(roles)s."
         ) % {"query": escape(truncate(query, 80)), "roles": _role_list(roles)}
         return [SectionBlock(block_id=CONTACTS_BLOCK_ID, text=MarkdownTextObject(text=text))]
     heading = _("Kontakter – «%(query)s»") % {"query": query}

@@ -28,9 +28,11 @@ from handlers.editing.forms import (
     MUNICIPALITY_BLOCK,
     SCHOOL_BLOCK,
     TITLE_BLOCK,
+    CalendarKind,
     parse_calendar_form,
     parse_contact_form,
     parse_school_form,
+    unconfirmed_past,
 )
 from handlers.editing.loading import build_schools, item_kind
 from handlers.editing.views import SCHOOL_IN_USE, gone_text
@@ -49,6 +51,16 @@ from storage.models import Municipality
 # Where the ack function leaves what it stored for the lazy listener (Bolt copies the
 # context to it once the ack function has returned).
 SAVED = "editing_saved"
+
+
+@dataclass(frozen=True)
+class PastDate:
+    """Nothing stored: the form's dates are past, and the coordinator is asked if they are
+    right (forms.confirm_past_view)."""
+
+    kind: CalendarKind
+    start: date
+    end: date | None
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,9 @@ def _parse(
 
 def save(
     services: Services, view: dict[str, Any], *, actor: Actor, meta: ModalMeta
-) -> int | dict[str, str] | None:
-    """Validate and store: the row id, field errors for the ack, or None if the row is gone."""
+) -> int | dict[str, str] | PastDate | None:
+    """Validate and store: the row id, field errors for the ack, a past date to ask about
+    first, or None if the row is gone."""
     kind = item_kind(meta.kind)
     team_id = actor.team_id
     with services.session(write=True) as session:
@@ -108,6 +121,12 @@ def save(
         form = _parse(session, view, kind, team_id, meta, row)
         if form.errors:
             return form.errors
+        if kind == "deadline" or kind == "meeting":
+            past = unconfirmed_past(
+                kind, form.values, row, today=services.today(), confirmed=meta.past
+            )
+            if past is not None:
+                return PastDate(kind, *past)
         try:
             result = save_item(
                 session=session,

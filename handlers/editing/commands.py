@@ -1,6 +1,7 @@
 """`/dks ny frist|møte|kontakt|skole`: the same forms as the Home tab's buttons.
 
 The kind may be written in bokmål, nynorsk or English (`/dks ny skule`, `/dks new meeting`).
+What follows it starts the new item's title or name: `/dks ny frist Søknad til fylket`.
 """
 
 from __future__ import annotations
@@ -37,8 +38,20 @@ def names_a_kind(args: str) -> bool:
     return kind_named(args) is not None
 
 
+def typed_name(args: str) -> str | None:
+    """The words after the kind, as typed: Slack sends `&`, `<` and `>` in a command's text
+    as entities, and a plain-text field shows them as written."""
+    rest = args.split(" ", 1)[1].strip() if " " in args else ""
+    return rest.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") or None
+
+
 def _open_form(request: CommandRequest, kind: str) -> None:
-    view = build_modal(request.services, team_id=request.team_id, meta=ModalMeta(kind))
+    view = build_modal(
+        request.services,
+        team_id=request.team_id,
+        meta=ModalMeta(kind),
+        name=typed_name(request.args),
+    )
     request.client.views_open(trigger_id=request.trigger_id, view=view)
 
 

@@ -62,6 +62,9 @@ class ModalMeta:
     back: str | None = None
     # For a new contact opened from a school: the school it starts with.
     school_id: int | None = None
+    # A past date the coordinator was asked about («Er datoen riktig?»): submitted again
+    # unchanged, it is saved.
+    past: date | None = None
 
     def dump(self) -> str:
         data: dict[str, Any] = {"k": self.kind}
@@ -71,6 +74,8 @@ class ModalMeta:
             data["back"] = self.back
         if self.school_id is not None:
             data["school"] = self.school_id
+        if self.past is not None:
+            data["past"] = self.past.isoformat()
         return json.dumps(data)
 
     @classmethod
@@ -82,7 +87,8 @@ class ModalMeta:
             item_id = data.get("id")
             school_id = data.get("school")
             back = data.get("back")
-        except (ValueError, KeyError, TypeError):
+            past = date.fromisoformat(data["past"]) if data.get("past") else None
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         if kind not in KINDS:
             return None
@@ -91,7 +97,7 @@ class ModalMeta:
             return None
         if school_id is not None and row_id(school_id) is None:
             return None
-        return cls(kind, item_id, str(back) if back else None, school_id)
+        return cls(kind, item_id, str(back) if back else None, school_id, past)
 
 
 # --- drawing -------------------------------------------------------------------------------------
@@ -203,6 +209,69 @@ def edit_modal(
         private_metadata=meta.dump(),
         blocks=blocks,
     )
+
+
+# What a submitted input holds, and where a view drawn again starts with it.
+_INITIAL = {
+    "value": "initial_value",
+    "selected_date": "initial_date",
+    "selected_time": "initial_time",
+    "selected_option": "initial_option",
+    "selected_user": "initial_user",
+    "selected_options": "initial_options",
+}
+
+
+def _drawn_options(element: dict[str, Any], chosen: Any) -> Any:
+    """The element's own options for the values chosen: Slack accepts an initial option only
+    as it was drawn."""
+    drawn = {
+        o["value"]: o
+        for o in element.get("options") or []
+        if isinstance(o, dict) and isinstance(o.get("value"), str)
+    }
+    if not drawn:
+        return chosen
+    if isinstance(chosen, list):
+        values = [o.get("value") for o in chosen if isinstance(o, dict)]
+        return [drawn[v] for v in values if isinstance(v, str) and v in drawn]
+    value = chosen.get("value") if isinstance(chosen, dict) else None
+    return drawn.get(value) if isinstance(value, str) else None
+
+
+def _cell(values: Any, *keys: Any) -> Any:
+    for key in keys:
+        if not isinstance(values, dict) or not isinstance(key, str):
+            return None
+        values = values.get(key)
+    return values
+
+
+def as_entered(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """A submitted modal's blocks, each input starting with what the user entered: the same
+    form drawn again (`response_action: update`) keeps their values."""
+    values = (view.get("state") or {}).get("values")
+    blocks: list[dict[str, Any]] = []
+    for raw in view.get("blocks") or []:
+        if not isinstance(raw, dict):
+            continue
+        block = dict(raw)
+        element = block.get("element")
+        if block.get("type") == "input" and isinstance(element, dict):
+            element = block["element"] = dict(element)
+            state = _cell(values, block.get("block_id"), element.get("action_id"))
+            for key, initial in _INITIAL.items():
+                if not isinstance(state, dict) or key not in state:
+                    continue
+                chosen = state[key]
+                if key in ("selected_option", "selected_options") and chosen:
+                    chosen = _drawn_options(element, chosen)
+                if chosen:
+                    element[initial] = chosen
+                else:
+                    element.pop(initial, None)
+        blocks.append(block)
+    return blocks
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ since a crafted payload can name any id.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
+    ContextBlock,
     InputBlock,
     Option,
     SectionBlock,
@@ -29,7 +30,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from handlers.core.blocks import NOTICE_BLOCK
-from handlers.core.format import escape, truncate
+from handlers.core.format import date_span, escape, truncate
 from handlers.core.i18n import N_, _
 from handlers.editing.fields import (
     VALUE_ACTION,
@@ -37,6 +38,7 @@ from handlers.editing.fields import (
     FormState,
     ModalMeta,
     TextField,
+    as_entered,
     date_block,
     edit_modal,
     option,
@@ -70,6 +72,7 @@ REMINDERS_BLOCK = "reminders"
 KIND_BLOCK = "kind"
 FORM_BLOCK = "form"
 PLACE_BLOCK = "place"
+PAST_DATE_BLOCK = "past_date"
 
 TITLE = TextField(TITLE_BLOCK, N_("Tittel"), 200, required=N_("Skriv en tittel."))
 AUDIENCE = TextField(AUDIENCE_BLOCK, N_("Gjelder"), 200)
@@ -206,12 +209,14 @@ def calendar_modal(
     *,
     meta: ModalMeta,
     footer: str | None = None,
+    title: str | None = None,
 ) -> View:
+    """`title` starts a new item's title (typed after `/dks ny frist`)."""
     words = CALENDAR_WORDS[kind]
     meeting = row if isinstance(row, Meeting) else None
     start, start_time = _start_of(row)
     blocks: list[Block] = [
-        TITLE.block(row.title if row else None, placeholder=_(words.title_example))
+        TITLE.block(row.title if row else title, placeholder=_(words.title_example))
     ]
     if kind == "meeting":
         blocks.append(MEETING_KIND.block(meeting.kind if meeting else None))
@@ -235,15 +240,22 @@ def calendar_modal(
         DESCRIPTION.block(row.description if row else None),
         REMINDERS.block(row.reminder_offsets_days if row else None, hint=_(words.reminders_hint)),
     ]
-    title = _(words.edit_title if row else words.new_title)
-    return edit_modal(words.callback_id, title, meta, blocks, footer)
+    heading = _(words.edit_title if row else words.new_title)
+    return edit_modal(words.callback_id, heading, meta, blocks, footer)
+
+
+# An address typed without its scheme, as people write them: «kulturtanken.no»,
+# «www.kulturtanken.no/x». It must start with a host name (labels, dots, a top-level domain of
+# letters), so «ikke en lenke» or «mailto:x@y.no» do not become https:// addresses.
+_BARE_ADDRESS = re.compile(r"(?:[\w-]+\.)+[^\W\d_]{2,}(?::\d{1,5})?(?:[/?#]\S*)?")
 
 
 def normalise_link(raw: str | None) -> tuple[str | None, str | None]:
-    """(link, error): «www.x.no» gets https://; anything but a web address is refused."""
+    """(link, error): «kulturtanken.no» and «www.x.no/y» get https://; anything but a web
+    address is refused."""
     if raw is None:
         return None, None
-    link = "https://" + raw if raw.lower().startswith("www.") else raw
+    link = "https://" + raw if _BARE_ADDRESS.fullmatch(raw) else raw
     parts = urlsplit(link)
     if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", link):
         return (
@@ -308,6 +320,62 @@ def _dating(
     if has_time and precision != DatePrecision.DAY:
         return DatePrecision.DAY, None
     return precision, note
+
+
+def unconfirmed_past(
+    kind: CalendarKind,
+    values: dict[str, Any],
+    existing: Deadline | Meeting | None,
+    *,
+    today: date,
+    confirmed: date | None,
+) -> tuple[date, date | None] | None:
+    """(start, end) of a deadline or meeting dated wholly in the past that nobody has said is
+    right (`confirmed`: the date asked about): a year typed wrong would otherwise be saved
+    where no list shows it. Dates left as they were are not asked about again."""
+    start: date | None = values.get("due_date" if kind == "deadline" else "start_date")
+    end: date | None = values.get("end_date")
+    if start is None or (end or start) >= today or start == confirmed:
+        return None
+    if existing is not None and (start, end) == (_start_of(existing)[0], existing.end_date):
+        return None
+    return start, end
+
+
+def confirm_past_view(
+    kind: CalendarKind, submitted: dict[str, Any], meta: ModalMeta, start: date, end: date | None
+) -> View:
+    """The form as it was submitted, asking under its date whether the date is right; saved
+    again with the same date, it is stored. A field error (`response_action: errors`) cannot
+    carry what was asked in the metadata, so this is the same view drawn again, values kept."""
+    note = ContextBlock(
+        block_id=PAST_DATE_BLOCK,
+        elements=[
+            MarkdownTextObject(
+                text=_(
+                    ":warning: Datoen er passert (%(day)s). Er datoen riktig? Trykk «Lagre» "
+                    "igjen for å lagre likevel, eller velg en ny dato."
+                )
+                % {"day": date_span(start, end)}
+            )
+        ],
+    ).to_dict()
+    blocks: list[dict[str, Any]] = []
+    for block in as_entered(submitted):
+        if block.get("block_id") != PAST_DATE_BLOCK:
+            blocks.append(block)
+        if block.get("block_id") == DATE_BLOCK:
+            blocks.append(note)
+    words = CALENDAR_WORDS[kind]
+    return View(
+        type="modal",
+        callback_id=words.callback_id,
+        title=_(words.new_title if meta.item_id is None else words.edit_title),
+        submit=_("Lagre"),
+        close=_("Avbryt"),
+        private_metadata=replace(meta, past=start).dump(),
+        blocks=blocks,
+    )
 
 
 def parse_calendar_form(
@@ -423,11 +491,13 @@ def contact_modal(
     municipality: tuple[int, str] | None = None,
     role: str | None = None,
     footer: str | None = None,
+    name: str | None = None,
 ) -> View:
-    """`school`/`municipality` are (id, label) for the menus' initial choice."""
+    """`school`/`municipality` are (id, label) for the menus' initial choice; `name` starts a
+    new contact's name."""
     historical = option(HISTORICAL_VALUE, _("Gjelder ikke lenger (tas vare på for oversikten)"))
     blocks: list[Block] = [
-        NAME.block(row.name if row else None),
+        NAME.block(row.name if row else name),
         ROLE.block(row.role if row else role),
         ORGANISATION.block(row.organisation if row else None),
         EMAIL.block(row.email if row else None),
@@ -510,9 +580,10 @@ def school_modal(
     meta: ModalMeta,
     municipality: tuple[int, str] | None = None,
     footer: str | None = None,
+    name: str | None = None,
 ) -> View:
     blocks: list[Block] = [
-        SCHOOL_NAME.block(row.name if row else None),
+        SCHOOL_NAME.block(row.name if row else name),
         search_block(MUNICIPALITY_BLOCK, _("Kommune"), MUNICIPALITY_SELECT_ACTION, municipality),
     ]
     title = _("Endre skole") if row else _("Ny skole")

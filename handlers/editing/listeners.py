@@ -23,10 +23,18 @@ from handlers.core.i18n import _
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
 from handlers.core.values import MAX_LIST_OFFSET, whole_number
-from handlers.editing.changes import SAVED, Saved, announce, delete, mark_done, save
+from handlers.editing.changes import (
+    SAVED,
+    PastDate,
+    Saved,
+    announce,
+    delete,
+    mark_done,
+    save,
+)
 from handlers.editing.clicks import ConfirmDelete, MarkDone, OpenForm, wanted_by
 from handlers.editing.fields import ModalMeta
-from handlers.editing.forms import FORM_KINDS, parse_delete
+from handlers.editing.forms import FORM_KINDS, confirm_past_view, parse_delete
 from handlers.editing.loading import build_delete, build_modal, build_schools
 from handlers.editing.views import (
     NOTHING_TO_DELETE,
@@ -145,6 +153,12 @@ def submit_form(
     outcome = save(services, view, actor=actor, meta=meta)
     if isinstance(outcome, dict):
         ack(response_action="errors", errors=outcome)
+        return
+    if isinstance(outcome, PastDate):
+        ack(
+            response_action="update",
+            view=confirm_past_view(outcome.kind, view, meta, outcome.start, outcome.end),
+        )
         return
     if outcome is None:
         ack(response_action="update", view=notice_modal(gone_text(kind)))

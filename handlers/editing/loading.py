@@ -63,29 +63,43 @@ def _footer(
 
 
 def _form(
-    session: Session, team_id: str, meta: ModalMeta, row: Any, role: str | None, footer: str | None
+    session: Session,
+    team_id: str,
+    meta: ModalMeta,
+    row: Any,
+    role: str | None,
+    footer: str | None,
+    name: str | None,
 ) -> View:
     kind = item_kind(meta.kind)
     if kind == "deadline" or kind == "meeting":
-        return calendar_modal(kind, row, meta=meta, footer=footer)
+        return calendar_modal(kind, row, meta=meta, footer=footer, title=name)
     muni = _municipality(session, row.municipality_id if row else None, team_id)
     if kind == "school":
-        return school_modal(row, meta=meta, municipality=muni, footer=footer)
+        return school_modal(row, meta=meta, municipality=muni, footer=footer, name=name)
     school_id = row.school_id if row else meta.school_id
     school = None
     if school_id:
         found = get_item(session=session, kind="school", team_id=team_id, item_id=school_id)
         if found is not None:
             school = (school_id, school_label(session=session, school=found))
-    return contact_modal(row, meta=meta, school=school, municipality=muni, role=role, footer=footer)
+    return contact_modal(
+        row, meta=meta, school=school, municipality=muni, role=role, footer=footer, name=name
+    )
 
 
 def build_modal(
-    services: Services, *, team_id: str, meta: ModalMeta, role: str | None = None
+    services: Services,
+    *,
+    team_id: str,
+    meta: ModalMeta,
+    role: str | None = None,
+    name: str | None = None,
 ) -> View:
     """The edit (or create) form for `meta`, or a notice when the item no longer exists.
 
-    `role` prefills a new contact's role (a kulturkontakt added from the school list)."""
+    `role` prefills a new contact's role (a kulturkontakt added from the school list); `name`
+    a new item's title or name (typed after `/dks ny frist`)."""
     with services.session() as session:
         row: Any = None
         footer = None
@@ -95,7 +109,7 @@ def build_modal(
             if row is None:
                 return notice_modal(gone_text(meta.kind))
             footer = _footer(services, session, team_id, meta, row)
-        return _form(session, team_id, meta, row, role, footer)
+        return _form(session, team_id, meta, row, role, footer, name)
 
 
 def build_delete(services: Services, *, team_id: str, meta: ModalMeta) -> View:

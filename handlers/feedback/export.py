@@ -20,6 +20,9 @@ from handlers.core.services import Services
 from handlers.feedback.views import export_comment
 from storage.feedback_export import ExportRow, export_filename, export_rows, render
 
+# What a failed export names for getting the file another way (handlers.core.exports).
+CLI_EXPORT = "dks-bot export tilbakemeldinger"
+
 
 def _speaking(language: str | None) -> AbstractContextManager[object]:
     """`language` inside the block; None keeps the one in force."""

@@ -15,11 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.core.access import Actor
 from handlers.core.commands import CommandRequest, Reply
+from handlers.core.exports import export_failed_text
 from handlers.core.format import day_text
 from handlers.core.i18n import _
 from handlers.core.lazy import logs_failures
 from handlers.core.services import Services
-from handlers.feedback.export import send_to_dm
+from handlers.feedback.export import CLI_EXPORT, send_to_dm
 from handlers.feedback.forms import (
     FEEDBACK_CALLBACK_ID,
     MAX_QUERY,
@@ -37,7 +38,6 @@ from handlers.feedback.missing import MISSING_CACHE
 from handlers.feedback.prefill import empty_form, performance_form
 from handlers.feedback.summary import summary_reply
 from handlers.feedback.views import (
-    EXPORT_FAILED,
     EXPORT_XLSX_ACTION,
     OPEN_FAILED,
     USAGE,
@@ -240,7 +240,7 @@ def send_export(
         count = send_to_dm(services, client, actor, fmt, export_production(action.get("value")))
     except (SlackApiError, SQLAlchemyError) as err:
         logger.exception("feedback export failed: %s", type(err).__name__)
-        text = _(EXPORT_FAILED)
+        text = export_failed_text(CLI_EXPORT)
     else:
         text = export_sent_text(count)
     if respond.response_url is None:

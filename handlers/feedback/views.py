@@ -195,10 +195,6 @@ PERFORMANCE_GONE = N_(
 OPEN_FAILED = N_(
     "Jeg fikk ikke åpnet skjemaet. Trykk på knappen igjen, eller skriv `/dks tilbakemelding`."
 )
-EXPORT_FAILED = N_(
-    "Jeg fikk ikke laget eller sendt filen. Prøv igjen om litt, eller be den som "
-    "drifter boten kjøre `dks-bot export tilbakemeldinger`."
-)
 USAGE = N_(
     "Skriv `/dks tilbakemelding` for å gi tilbakemelding på en forestilling, eller "
     "`/dks tilbakemelding oppsummering [produksjon]` for å se resultatene."

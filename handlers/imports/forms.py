@@ -36,6 +36,11 @@ IMPORT_HELP = N_(
     "Du får se hva som blir endret før noe lagres. Har filen feil, lagres ingenting."
 )
 
+IMPORT_TOURPLAN_HELP = N_(
+    "*Turnéplan* (CSV fra fylket, som `data/turneplan-eksempel.csv`): `forestilling_id`, "
+    "`produksjon`, `skole`, `dato`, `start` … Boten ser selv hva slags fil det er."
+)
+
 
 def import_modal() -> View:
     return View(
@@ -53,6 +58,7 @@ def import_modal() -> View:
                 ),
             ),
             ContextBlock(elements=[MarkdownTextObject(text=_(IMPORT_HELP))]),
+            ContextBlock(elements=[MarkdownTextObject(text=_(IMPORT_TOURPLAN_HELP))]),
         ],
     )
 

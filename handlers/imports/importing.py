@@ -1,10 +1,11 @@
 """An upload from Slack through preview to import: read the file, show what it would change,
 keep it until the same user confirms, then import it all or nothing.
 
-Three kinds of file: a calendar (YAML), a tour plan (CSV whose header names the tour plan's
-columns) and contacts (any other CSV). A tour plan's preview and summary also list the change
-requests (storage.changes) the new plan resolves and those it leaves for the coordinator to
-match (`resolution_lines`; the CLI prints the same lines).
+Three kinds of file: a calendar (YAML), contacts (CSV) and a tour plan (CSV), told apart by
+what the file holds, never by its name (storage.importers.kinds); a file that is none of them
+is refused with a message naming the three. A tour plan's preview and summary also list the
+change requests (storage.changes) the new plan resolves and those it leaves for the
+coordinator to match (`resolution_lines`; the CLI prints the same lines).
 
 The file is kept in the database (`PendingImport`, for PENDING_MAX_AGE) between the preview
 and the confirmation, bound to the user who uploaded it: the preview modal carries only its id.
@@ -50,11 +51,11 @@ from storage.importers.contacts import (
     load_contacts,
     save_pending_import,
 )
+from storage.importers.kinds import CALENDAR, TOURPLAN, file_kind, unknown_kind_message
 from storage.importers.tourplan import (
     TourplanImportError,
     TourplanResult,
     import_tourplan,
-    looks_like_tourplan,
     parse_tourplan,
 )
 from storage.items import ids_by_external_key
@@ -63,11 +64,9 @@ from storage.text import xml_safe
 from storage.workspaces import get_or_create_workspace
 
 PENDING_MAX_AGE = timedelta(hours=2)
-KIND_CONTACTS = "kontakter"
-KIND_CALENDAR = "kalender"
-KIND_TOURPLAN = "turneplan"
 FILENAME_LIMIT = 200
 NOT_UTF8 = N_("Kalenderfilen må være lagret som UTF-8-tekst.")
+EMPTY = N_("Filen er tom.")
 
 # What the importers raise for a file that does not fit: every bad row, nothing stored.
 FILE_ERRORS = (ContactImportError, ImportValidationError, TourplanImportError)
@@ -98,27 +97,27 @@ class Imported:
     items: tuple[tuple[ItemKind, int], ...] = ()
 
 
-def kind_of(filename: str) -> str:
-    return KIND_CALENDAR if filename.lower().endswith((".yaml", ".yml")) else KIND_CONTACTS
-
-
 def errors_of(err: ContactImportError | ImportValidationError | TourplanImportError) -> list[str]:
     return [str(e) for e in err.errors]
 
 
 def read_upload(client: WebClient, file_id: str) -> Upload:
+    """The upload, fetched and decoded, with its kind told from its content."""
     try:
         filename, data = fetch_file(client, file_id)
-        kind = kind_of(filename)
-        text = decode(data) if kind == KIND_CONTACTS else data.decode("utf-8-sig")
-        if kind == KIND_CONTACTS and looks_like_tourplan(text):
-            kind = KIND_TOURPLAN
+        # Excel's CSV may be Windows-1252; a calendar must be UTF-8 (its importer's rule).
+        text = decode(data)
+        kind = file_kind(text)
+        if kind == CALENDAR:
+            text = data.decode("utf-8-sig")
     except FileFetchError as err:
         raise UnreadableFile(str(err)) from err
     except UnicodeDecodeError as err:
         raise UnreadableFile(_(NOT_UTF8)) from err
     except ContactImportError as err:
         raise UnreadableFile(str(err.errors[0].message)) from err
+    if kind is None:
+        raise UnreadableFile(_(EMPTY) if not text.strip() else unknown_kind_message())
     # Kept as text until confirmed (pending_import): PostgreSQL refuses NUL in text.
     return Upload(xml_safe(filename), kind, xml_safe(text))
 
@@ -243,7 +242,7 @@ def preview_import(services: Services, *, team_id: str, upload: Upload) -> Previ
     run, so they run in a transaction that is rolled back (a tour plan's change requests
     resolved there included).
     """
-    if upload.kind == KIND_TOURPLAN:
+    if upload.kind == TOURPLAN:
         with services.session(write=True) as session:
             planned = _store_tourplan(
                 services, session, team_id, upload.text, upload.filename, None
@@ -252,7 +251,7 @@ def preview_import(services: Services, *, team_id: str, upload: Upload) -> Previ
             session.rollback()
         changed = planned.changed or bool(planned.resolution.resolved)
         return Preview(str(planned), lines, changed)
-    if upload.kind == KIND_CALENDAR:
+    if upload.kind == CALENDAR:
         data = load_calendar(upload.text)
         with services.session(write=True) as session:
             result = import_calendar(session=session, team_id=team_id, data=data)
@@ -357,9 +356,9 @@ def _import_tourplan(services: Services, actor: Actor, pending: PendingImport) -
 
 def apply_import(services: Services, *, actor: Actor, pending: PendingImport) -> Imported:
     """Import the confirmed upload for real (raises one of FILE_ERRORS), then forget it."""
-    if pending.kind == KIND_CALENDAR:
+    if pending.kind == CALENDAR:
         imported = _import_calendar(services, actor, pending.content)
-    elif pending.kind == KIND_TOURPLAN:
+    elif pending.kind == TOURPLAN:
         imported = _import_tourplan(services, actor, pending)
     else:
         contacts = load_contacts(pending.content)

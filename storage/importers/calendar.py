@@ -26,6 +26,7 @@ from dateutil.rrule import rrule, rrulestr
 from sqlmodel import Session, SQLModel, col, select
 
 from handlers.core.i18n import _, ngettext
+from storage.contacts import contact_key
 from storage.folding import fold, search_key
 from storage.models import Contact, DatePrecision, Deadline, Meeting, MeetingForm
 from storage.text import xml_safe
@@ -822,9 +823,7 @@ def _meeting_search_key(values: Mapping[str, Any]) -> str:
 
 
 def _contact_search_key(values: Mapping[str, Any]) -> str:
-    return search_key(
-        values["name"], values["role"], values["organisation"], values["purpose"], values["email"]
-    )
+    return contact_key(values, school=None, municipality=None)
 
 
 def _upsert(

@@ -55,7 +55,6 @@ __all__ = [
     "TourplanRow",
     "import_tourplan",
     "load_tourplan",
-    "looks_like_tourplan",
     "parse_tourplan",
 ]
 
@@ -338,19 +337,6 @@ class _Row:
             )
             return None
         return value
-
-
-def looks_like_tourplan(text: str) -> bool:
-    """Whether a CSV's first line names the tour plan's own columns (a contacts file has
-    none of «forestilling_id», «produksjon», «kunstuttrykk», «dato», «start», «slutt»)."""
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
-    try:
-        header = next(csv.reader([first_line], delimiter=_delimiter(first_line)))
-    except (StopIteration, csv.Error):
-        return False
-    names = {_BY_SPELLING.get(fold(name)) for name in header}
-    own = {"forestilling_id", "produksjon", "kunstuttrykk", "dato", "start", "slutt"}
-    return len(names & own) >= 4
 
 
 def parse_tourplan(raw: bytes) -> TourplanData:
