@@ -87,3 +87,33 @@ def test_the_feedback_export_fails_in_the_same_words(slack, sqlite_engine, clock
     assert slack.fake.wait_for(
         lambda: any(body.get("text") == said for _, body in slack.fake.responses)
     ), slack.fake.responses
+
+
+def test_the_change_request_export_fails_in_the_same_words(slack, sqlite_engine):
+    """The county's change-request export (a coordinator's «Last ned som CSV») says its
+    failure in a DM with the same helper, naming `dks-bot export endringer`."""
+    from handlers.changes.views import EXPORT_CSV_ACTION
+    from handlers.core.exports import export_failed_text
+    from tests.changes_world import build_world, opened_round
+
+    build_world(sqlite_engine)
+    opened = opened_round(sqlite_engine)
+    slack.fake.fail("files.getUploadURLExternal", Fault(error="internal_error"))
+    button = {
+        "type": "button",
+        "action_id": EXPORT_CSV_ACTION,
+        "text": {"type": "plain_text", "text": "Last ned som CSV"},
+        "value": str(opened.round.id),
+    }
+    body = block_actions_body(
+        team_id=TEAM,
+        user_id=ADMIN,
+        channel_id=CHANNEL,
+        response_url=slack.fake.response_url(),
+        action=button_action(button),
+        block_id="changes_export",
+    )
+    assert slack.post(body).status_code == 200
+    expected = export_failed_text("dks-bot export endringer")
+    assert slack.fake.wait_for(lambda: expected in _dm_texts(slack)), _dm_texts(slack)
+    assert not slack.fake.uploads

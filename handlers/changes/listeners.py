@@ -41,7 +41,6 @@ from handlers.changes.forms import (
 )
 from handlers.changes.notify import invite, invited_count, notify_status
 from handlers.changes.views import (
-    EXPORT_FAILED,
     EXPORT_XLSX_ACTION,
     GONE,
     HAS_REQUESTS,
@@ -70,6 +69,7 @@ from handlers.changes.views import (
 from handlers.core.access import Actor, is_coordinator
 from handlers.core.blocks import notice_modal
 from handlers.core.commands import CommandRequest, Reply
+from handlers.core.exports import tell_export_failed
 from handlers.core.feature import Changed
 from handlers.core.i18n import _
 from handlers.core.lazy import logs_failures
@@ -893,8 +893,6 @@ def send_export(
         send_to_dm(services, client, actor, fmt, row_id(action.get("value")))
     except (SlackApiError, SQLAlchemyError, NoRound) as err:
         logger.exception("change export failed: %s", type(err).__name__)
-        try:
-            channel = client.conversations_open(users=actor.user_id)["channel"]["id"]
-            client.chat_postMessage(channel=channel, text=_(EXPORT_FAILED))
-        except SlackApiError:
-            logger.warning("could not say the export failed")
+        tell_export_failed(
+            client, user_id=actor.user_id, command="dks-bot export endringer", logger=logger
+        )

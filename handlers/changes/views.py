@@ -90,10 +90,6 @@ HAS_REQUESTS = N_(
 STORE_FAILED = N_(
     "Jeg fikk ikke lagret akkurat nå. Det du har skrevet, står fortsatt her: prøv igjen om litt."
 )
-EXPORT_FAILED = N_(
-    "Jeg fikk ikke laget eller sendt filen. Prøv igjen om litt, eller be den som drifter "
-    "boten kjøre `dks-bot export endringer`."
-)
 STATUS_WORDS_LONG = {
     ChangeStatus.NEW.value: N_(
         "Endringsønsket for «%(title)s» på %(school)s %(day)s er satt tilbake til «ny»."
