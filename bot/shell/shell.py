@@ -26,6 +26,8 @@ from bot.shell.forms import (
     fields_of,
     form_text,
     option_text,
+    parse_date,
+    parse_time,
     state_of,
     state_values,
     suggestion_options,
@@ -293,7 +295,7 @@ class Shell:
         if kind == "button":
             action = button_action(element)
         else:
-            picked = self._pick(element, source, option)
+            picked = self._pick(block_id, element, source, option)
             if picked is None:
                 return
             action = picked
@@ -308,7 +310,7 @@ class Shell:
         self.show_events()
 
     def _pick(
-        self, element: dict[str, Any], source: dict[str, Any], option: int | None
+        self, block_id: str, element: dict[str, Any], source: dict[str, Any], option: int | None
     ) -> dict[str, Any] | None:
         kind = element.get("type")
         if kind == "users_select":
@@ -324,7 +326,7 @@ class Shell:
             if typed is None:
                 return None
             found = suggestion_options(
-                self.session.suggest(source.get("view"), "", element["action_id"], typed)
+                self.session.suggest(source.get("view"), block_id, element["action_id"], typed)
             )
             chosen = self._choose_option(found, None)
         else:
@@ -556,8 +558,6 @@ def _blocks(blocks: Any) -> list[dict[str, Any]]:
 
 def parse_moment(text: str, now: datetime) -> datetime:
     """«+3d», «+2t», «+1u», «2027-02-11 09:00», «11.02.2027 9:00» or «11.02.2027»."""
-    from bot.shell.forms import parse_date, parse_time
-
     cleaned = text.strip().casefold()
     step = _STEP.match(cleaned)
     if step:
